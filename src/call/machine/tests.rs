@@ -1,0 +1,293 @@
+use super::*;
+use crate::media::sdp::Codec;
+
+const ANSWER: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n";
+
+fn plan() -> Plan {
+    Plan {
+        user: "+15551234".into(),
+        prompt: Some(Arc::new(Prompt::from_linear(&[0; 800]))),
+        gather: Some(Gather { max_digits: 2, timeout: Duration::from_secs(5) }),
+        no_answer_timeout: Duration::from_secs(30),
+        max_duration: Duration::from_secs(600),
+        max_redirects: 3,
+        give_up_after: Duration::from_secs(32),
+    }
+}
+
+fn drain(m: &mut CallMachine) -> Vec<Action> {
+    std::iter::from_fn(|| m.poll_action()).collect()
+}
+
+fn finished(actions: &[Action]) -> Option<&Outcome> {
+    actions.iter().find_map(|a| match a {
+        Action::Finished(o) => Some(o),
+        _ => None,
+    })
+}
+
+fn events(actions: &[Action]) -> Vec<&Event> {
+    actions.iter().filter_map(|a| if let Action::Event(e) = a { Some(e) } else { None }).collect()
+}
+
+fn answered(sdp: &str) -> LegEvent {
+    LegEvent::Answered { sdp: Some(sdp.as_bytes().to_vec()) }
+}
+
+fn rejected(status: u16, reason: &str) -> LegEvent {
+    LegEvent::Rejected { status, reason: reason.into(), retry_after: None, redirect_user: None }
+}
+
+#[test]
+fn answered_call_plays_gathers_and_hangs_up() {
+    let t0 = Instant::now();
+    let mut m = CallMachine::new(plan());
+    m.start(t0);
+    let a = drain(&mut m);
+    assert_eq!(a[0], Action::Dial { user: "+15551234".into() });
+    assert_eq!(events(&a), vec![&Event::Dialing]);
+
+    m.handle_leg(t0, LegEvent::Progress { status: 180, reason: "Ringing".into(), sdp: None });
+    m.handle_leg(t0, LegEvent::Progress { status: 180, reason: "Ringing".into(), sdp: None });
+    assert_eq!(events(&drain(&mut m)), vec![&Event::Ringing { sip_status: 180 }], "one ringing event");
+
+    let t1 = t0 + Duration::from_secs(3);
+    m.handle_leg(t1, answered(ANSWER));
+    let a = drain(&mut m);
+    assert!(matches!(&a[1], Action::StartMedia(n) if n.codec == Codec::Pcmu && n.dtmf_payload_type == Some(101)));
+    assert!(matches!(a[2], Action::Play(_)));
+    assert_eq!(events(&a), vec![&Event::Answered { codec: "PCMU" }]);
+    assert_eq!(m.answered_at(), Some(t1));
+
+    m.handle_media(t1, MediaEvent::PromptFinished);
+    assert_eq!(m.poll_timeout(), Some(t1 + Duration::from_secs(5)), "gather timer armed");
+    m.handle_media(t1, MediaEvent::Dtmf('4'));
+    m.handle_media(t1, MediaEvent::Dtmf('2'));
+    let a = drain(&mut m);
+    assert!(a.contains(&Action::Bye { reason: None }));
+    assert!(a.contains(&Action::StopMedia));
+    assert_eq!(m.digits(), "42");
+
+    m.handle_leg(t1, LegEvent::Ended);
+    let a = drain(&mut m);
+    let o = finished(&a).unwrap();
+    assert_eq!((o.disposition, o.cause, o.by, o.sip_status), (Disposition::Answered, Cause::GatherComplete, HangupBy::Local, Some(200)));
+    assert!(m.is_ended());
+    assert_eq!(m.poll_timeout(), None);
+}
+
+#[test]
+fn no_answer_timeout_cancels() {
+    let t0 = Instant::now();
+    let mut m = CallMachine::new(plan());
+    m.start(t0);
+    drain(&mut m);
+    m.handle_timeout(t0 + Duration::from_secs(29));
+    assert!(drain(&mut m).is_empty(), "nothing before the deadline");
+    m.handle_timeout(t0 + Duration::from_secs(30));
+    assert_eq!(drain(&mut m), vec![Action::Cancel]);
+    m.handle_timeout(t0 + Duration::from_secs(31));
+    assert!(drain(&mut m).is_empty(), "a second timeout call does not cancel twice");
+    m.handle_leg(t0 + Duration::from_secs(31), rejected(487, "Request Terminated"));
+    let a = drain(&mut m);
+    let o = finished(&a).unwrap();
+    assert_eq!((o.disposition, o.by, o.sip_status), (Disposition::NoAnswer, HangupBy::System, Some(487)));
+}
+
+#[test]
+fn api_hangup_before_answer_is_canceled() {
+    let t0 = Instant::now();
+    let mut m = CallMachine::new(plan());
+    m.start(t0);
+    m.handle_leg(t0, LegEvent::Progress { status: 183, reason: "Session Progress".into(), sdp: Some(ANSWER.into()) });
+    let a = drain(&mut m);
+    assert_eq!(events(&a), vec![&Event::Dialing, &Event::Ringing { sip_status: 183 }, &Event::EarlyMedia]);
+    m.hangup(t0);
+    assert_eq!(drain(&mut m), vec![Action::Cancel]);
+    m.handle_leg(t0, rejected(487, "Request Terminated"));
+    let o = finished(&drain(&mut m)).cloned().unwrap();
+    assert_eq!((o.disposition, o.cause, o.by), (Disposition::Canceled, Cause::ApiHangup, HangupBy::Local));
+}
+
+#[test]
+fn final_responses_map_to_dispositions() {
+    for (status, d) in [(486, Disposition::Busy), (404, Disposition::InvalidNumber), (603, Disposition::Rejected), (500, Disposition::Failed)] {
+        let mut m = CallMachine::new(plan());
+        m.start(Instant::now());
+        m.handle_leg(Instant::now(), rejected(status, "x"));
+        let o = finished(&drain(&mut m)).cloned().unwrap();
+        assert_eq!((o.disposition, o.by, o.sip_status), (d, HangupBy::Remote, Some(status)));
+    }
+}
+
+#[test]
+fn service_unavailable_with_retry_after_pauses_the_trunk() {
+    let mut m = CallMachine::new(plan());
+    m.start(Instant::now());
+    drain(&mut m);
+    m.handle_leg(
+        Instant::now(),
+        LegEvent::Rejected { status: 503, reason: "Service Unavailable".into(), retry_after: Some(Duration::from_secs(20)), redirect_user: None },
+    );
+    let a = drain(&mut m);
+    assert_eq!(a[0], Action::PauseTrunk(Duration::from_secs(20)));
+    assert_eq!(finished(&a).unwrap().disposition, Disposition::Failed);
+}
+
+#[test]
+fn redirects_follow_the_user_at_most_three_times() {
+    let t0 = Instant::now();
+    let mut m = CallMachine::new(plan());
+    m.start(t0);
+    drain(&mut m);
+    let redirect = |u: &str| LegEvent::Rejected { status: 302, reason: "Moved".into(), retry_after: None, redirect_user: Some(u.into()) };
+    for hop in 1..=3 {
+        m.handle_leg(t0, redirect(&format!("100{hop}")));
+        let a = drain(&mut m);
+        assert!(a.contains(&Action::Dial { user: format!("100{hop}") }), "hop {hop}: {a:?}");
+    }
+    m.handle_leg(t0, redirect("1004"));
+    let a = drain(&mut m);
+    assert!(!a.iter().any(|x| matches!(x, Action::Dial { .. })));
+    assert_eq!(finished(&a).unwrap().sip_status, Some(302));
+    // A redirect to something that is not a SIP user is not followed.
+    let mut m = CallMachine::new(plan());
+    m.start(t0);
+    drain(&mut m);
+    m.handle_leg(t0, redirect("bad user@x"));
+    assert!(finished(&drain(&mut m)).is_some());
+}
+
+#[test]
+fn no_common_codec_ends_the_call_with_bye_and_reason() {
+    let t0 = Instant::now();
+    let mut m = CallMachine::new(plan());
+    m.start(t0);
+    drain(&mut m);
+    m.handle_leg(t0, answered(&ANSWER.replace("RTP/AVP 0 101", "RTP/AVP 18")));
+    let a = drain(&mut m);
+    assert!(matches!(&a[0], Action::Bye { reason: Some(r) } if r.contains("488")), "{a:?}");
+    assert!(!a.iter().any(|x| matches!(x, Action::StartMedia(_))));
+    m.handle_leg(t0, LegEvent::Ended);
+    let o = finished(&drain(&mut m)).cloned().unwrap();
+    assert_eq!((o.disposition, o.cause, o.by), (Disposition::Failed, Cause::MediaError, HangupBy::System));
+    assert!(o.reason.unwrap().contains("no common codec"));
+}
+
+#[test]
+fn gather_timeout_and_max_duration() {
+    let t0 = Instant::now();
+    let mut p = plan();
+    p.prompt = None;
+    let mut m = CallMachine::new(p.clone());
+    m.start(t0);
+    m.handle_leg(t0, answered(ANSWER));
+    drain(&mut m);
+    m.handle_media(t0, MediaEvent::Dtmf('1'));
+    m.handle_timeout(t0 + Duration::from_secs(5));
+    assert!(drain(&mut m).contains(&Action::Bye { reason: None }));
+    m.handle_leg(t0, LegEvent::Ended);
+    assert_eq!(finished(&drain(&mut m)).unwrap().cause, Cause::GatherTimeout);
+
+    p.gather = Some(Gather { max_digits: 4, timeout: Duration::from_secs(3600) });
+    let mut m = CallMachine::new(p);
+    m.start(t0);
+    m.handle_leg(t0, answered(ANSWER));
+    drain(&mut m);
+    m.handle_timeout(t0 + Duration::from_secs(600));
+    m.handle_leg(t0, LegEvent::Ended);
+    let o = finished(&drain(&mut m)).cloned().unwrap();
+    assert_eq!((o.cause, o.by), (Cause::MaxDuration, HangupBy::System));
+}
+
+#[test]
+fn answer_crossing_cancel_is_hung_up() {
+    let t0 = Instant::now();
+    let mut m = CallMachine::new(plan());
+    m.start(t0);
+    m.handle_timeout(t0 + Duration::from_secs(30));
+    drain(&mut m);
+    m.handle_leg(t0, answered(ANSWER));
+    let a = drain(&mut m);
+    assert_eq!(a, vec![Action::Bye { reason: None }]);
+    m.handle_leg(t0, LegEvent::Ended);
+    assert_eq!(finished(&drain(&mut m)).unwrap().disposition, Disposition::NoAnswer);
+
+    let mut m = CallMachine::new(plan());
+    m.start(t0);
+    m.hangup(t0);
+    m.handle_leg(t0, LegEvent::AnsweredAfterCancel);
+    assert_eq!(finished(&drain(&mut m)).unwrap().disposition, Disposition::Canceled);
+}
+
+#[test]
+fn give_up_when_cancel_or_bye_goes_unanswered() {
+    let t0 = Instant::now();
+    let mut m = CallMachine::new(plan());
+    m.start(t0);
+    m.hangup(t0);
+    drain(&mut m);
+    assert_eq!(m.poll_timeout(), Some(t0 + Duration::from_secs(32)));
+    m.handle_timeout(t0 + Duration::from_secs(32));
+    assert_eq!(finished(&drain(&mut m)).unwrap().disposition, Disposition::Canceled);
+
+    let mut m = CallMachine::new(plan());
+    m.start(t0);
+    m.handle_leg(t0, answered(ANSWER));
+    m.hangup(t0);
+    drain(&mut m);
+    m.handle_timeout(t0 + Duration::from_secs(32));
+    let o = finished(&drain(&mut m)).cloned().unwrap();
+    assert_eq!((o.disposition, o.cause), (Disposition::Answered, Cause::ApiHangup));
+}
+
+#[test]
+fn remote_bye_during_the_prompt() {
+    let t0 = Instant::now();
+    let mut m = CallMachine::new(plan());
+    m.start(t0);
+    m.handle_leg(t0, answered(ANSWER));
+    drain(&mut m);
+    m.handle_leg(t0, LegEvent::RemoteBye { reason: None });
+    let a = drain(&mut m);
+    assert_eq!(a[0], Action::StopMedia);
+    let o = finished(&a).unwrap();
+    assert_eq!((o.disposition, o.cause, o.by), (Disposition::Answered, Cause::RemoteBye, HangupBy::Remote));
+    // Late events change nothing.
+    m.handle_media(t0, MediaEvent::Dtmf('9'));
+    m.handle_leg(t0, LegEvent::Ended);
+    assert!(drain(&mut m).is_empty());
+    assert_eq!(m.digits(), "");
+}
+
+#[test]
+fn no_script_hangs_up_at_once_and_transport_failure_is_failed() {
+    let t0 = Instant::now();
+    let mut p = plan();
+    p.prompt = None;
+    p.gather = None;
+    let mut m = CallMachine::new(p);
+    m.start(t0);
+    m.handle_leg(t0, answered(ANSWER));
+    assert!(drain(&mut m).contains(&Action::Bye { reason: None }));
+
+    let mut m = CallMachine::new(plan());
+    m.start(t0);
+    m.handle_leg(t0, LegEvent::Failed { status: Some(408), reason: "timer B".into() });
+    let o = finished(&drain(&mut m)).cloned().unwrap();
+    assert_eq!((o.disposition, o.by, o.sip_status), (Disposition::Failed, HangupBy::System, Some(408)));
+}
+
+#[test]
+fn queue_timeout_and_hangup_while_queued() {
+    let mut m = CallMachine::new(plan());
+    m.queued();
+    m.queue_timeout();
+    let a = drain(&mut m);
+    assert_eq!(events(&a)[0], &Event::Queued);
+    assert_eq!(finished(&a).unwrap().cause, Cause::QueueTimeout);
+    let mut m = CallMachine::new(plan());
+    m.queued();
+    m.hangup(Instant::now());
+    assert_eq!(finished(&drain(&mut m)).unwrap().disposition, Disposition::Canceled);
+}

@@ -1,0 +1,105 @@
+//! How a call ended: the disposition enum that campaigns and reports build
+//! on, and the one mapping from SIP final responses to dispositions.
+
+use serde::Serialize;
+
+/// The result of a call. Later issues add variants (`machine`,
+/// `interrupted`); match arms elsewhere use wildcards with care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Disposition {
+    Answered,
+    Busy,
+    NoAnswer,
+    Rejected,
+    InvalidNumber,
+    Failed,
+    Canceled,
+}
+
+impl Disposition {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Disposition::Answered => "answered",
+            Disposition::Busy => "busy",
+            Disposition::NoAnswer => "no_answer",
+            Disposition::Rejected => "rejected",
+            Disposition::InvalidNumber => "invalid_number",
+            Disposition::Failed => "failed",
+            Disposition::Canceled => "canceled",
+        }
+    }
+
+    /// The disposition a final non-2xx response means (RFC 3261 §21).
+    pub fn from_sip_status(status: u16) -> Disposition {
+        match status {
+            486 | 600 => Disposition::Busy,
+            408 | 480 => Disposition::NoAnswer,
+            403 | 603 => Disposition::Rejected,
+            404 | 484 | 604 => Disposition::InvalidNumber,
+            _ => Disposition::Failed,
+        }
+    }
+}
+
+/// Who ended the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HangupBy {
+    /// dialerd's own decision: the script finished, or the API asked.
+    Local,
+    /// The far end: BYE, or a final error response.
+    Remote,
+    /// A safety net: timeouts, shutdown, transport or media failure.
+    System,
+}
+
+/// Why the call ended, finer than the disposition (`hangup.cause`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    ScriptDone,
+    GatherComplete,
+    GatherTimeout,
+    RemoteBye,
+    SipError,
+    NoAnswerTimeout,
+    MaxDuration,
+    ApiHangup,
+    Shutdown,
+    TransportError,
+    MediaError,
+    QueueTimeout,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub disposition: Disposition,
+    pub cause: Cause,
+    pub by: HangupBy,
+    pub sip_status: Option<u16>,
+    pub reason: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_issue_mapping() {
+        use Disposition::*;
+        for (codes, d) in [
+            (&[486, 600][..], Busy),
+            (&[408, 480], NoAnswer),
+            (&[403, 603], Rejected),
+            (&[404, 484, 604], InvalidNumber),
+            (&[400, 410, 488, 500, 503, 502, 606, 302], Failed),
+        ] {
+            for &c in codes {
+                assert_eq!(Disposition::from_sip_status(c), d, "{c}");
+            }
+        }
+        assert_eq!(serde_json::to_string(&InvalidNumber).unwrap(), "\"invalid_number\"");
+        assert_eq!(NoAnswer.as_str(), "no_answer");
+    }
+}

@@ -1,0 +1,460 @@
+//! Configuration: the file, the `DIALERD__SECTION__KEY` environment overrides,
+//! defaults, and validation that names every problem by its key.
+//!
+//! Everything tunable (timers included) lives here and is passed down by
+//! value; no module reads a global.
+
+mod reader;
+
+pub use reader::Problem;
+use reader::Reader;
+use serde_json::Value;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub log: LogConfig,
+    pub sip: SipConfig,
+    pub api: ApiConfig,
+    pub storage: StorageConfig,
+    pub media: MediaConfig,
+    pub calls: CallsConfig,
+    pub trunks: Vec<TrunkConfig>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A tracing filter such as `info` or `dialerd=debug`; `RUST_LOG` wins.
+    pub level: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct SipConfig {
+    pub listen: SocketAddr,
+    pub user_agent: String,
+    pub t1: Duration,
+    pub t2: Duration,
+    pub t4: Duration,
+    pub recv_buffer_bytes: usize,
+    pub send_buffer_bytes: usize,
+    /// Admission control: INVITE transactions awaiting a final response.
+    pub max_invites_in_flight: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    pub listen: SocketAddr,
+    pub keys: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StorageConfig {
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdleMedia {
+    /// 20 ms silence frames while nothing plays: carriers drop silent calls.
+    Silence,
+    None,
+}
+
+#[derive(Debug, Clone)]
+pub struct MediaConfig {
+    pub rtp_port_min: u16,
+    pub rtp_port_max: u16,
+    pub prompts_dir: PathBuf,
+    pub idle: IdleMedia,
+    /// Address written in SDP `c=`; defaults to the SIP listen address.
+    pub address: Option<IpAddr>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnCapacity {
+    /// Refuse with 429 + Retry-After.
+    Reject,
+    /// Accept as `queued` and dial when a slot frees.
+    Queue,
+}
+
+#[derive(Debug, Clone)]
+pub struct CallsConfig {
+    pub no_answer_timeout: Duration,
+    pub max_duration: Duration,
+    pub on_capacity: OnCapacity,
+    pub queue_timeout: Duration,
+    pub max_active: usize,
+    pub max_redirects: u8,
+    pub retention: Duration,
+    pub retain_max: usize,
+    pub hangup_deadline: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SipTransport {
+    Udp,
+}
+
+#[derive(Debug, Clone)]
+pub struct TrunkConfig {
+    pub name: String,
+    /// `host:port` as written; resolved at start.
+    pub host: String,
+    pub port: u16,
+    pub transport: SipTransport,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub realm: Option<String>,
+    pub caller_id: Option<String>,
+    pub caller_name: Option<String>,
+    pub max_concurrent: usize,
+    pub max_cps: f64,
+}
+
+/// Why a configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {message}")]
+    Read { path: PathBuf, message: String },
+    #[error("{} problem(s) in the configuration:\n{}", .0.len(), render(.0))]
+    Invalid(Vec<Problem>),
+}
+
+fn render(problems: &[Problem]) -> String {
+    problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n")
+}
+
+impl ConfigError {
+    pub fn problems(&self) -> Vec<Problem> {
+        match self {
+            ConfigError::Read { path, message } => {
+                vec![Problem { key: path.display().to_string(), message: message.clone() }]
+            }
+            ConfigError::Invalid(p) => p.clone(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads `path`, applies `DIALERD__SECTION__KEY` overrides from the
+    /// process environment and validates the result.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        Self::load_with_env(path, std::env::vars())
+    }
+
+    pub fn load_with_env(
+        path: &Path,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let read_err = |message: String| ConfigError::Read { path: path.to_path_buf(), message };
+        if !path.is_file() {
+            return Err(read_err("no such file".into()));
+        }
+        let env_map: config::Map<String, String> = env.into_iter().collect();
+        let built = config::Config::builder()
+            .add_source(config::File::from(path).format(config::FileFormat::Toml))
+            .add_source(
+                config::Environment::with_prefix("DIALERD")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .list_separator(",")
+                    .with_list_parse_key("api.keys")
+                    .try_parsing(true)
+                    .source(Some(env_map)),
+            )
+            .build()
+            .map_err(|e| read_err(e.to_string()))?;
+        let tree: Value = built.try_deserialize().map_err(|e| read_err(e.to_string()))?;
+        Self::from_tree(&tree)
+    }
+
+    /// Parses and validates TOML text (no environment); used by tests.
+    pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
+        let tree: Value = config::Config::builder()
+            .add_source(config::File::from_str(text, config::FileFormat::Toml))
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .map_err(|e| ConfigError::Read { path: "<text>".into(), message: e.to_string() })?;
+        Self::from_tree(&tree)
+    }
+
+    fn from_tree(tree: &Value) -> Result<Config, ConfigError> {
+        let mut problems = Vec::new();
+        let root = tree.as_object();
+        let table = |name: &str, problems: &mut Vec<Problem>| -> Option<&serde_json::Map<String, Value>> {
+            match root.and_then(|r| r.get(name)) {
+                None | Some(Value::Null) => None,
+                Some(Value::Object(m)) => Some(m),
+                Some(other) => {
+                    problems.push(Problem {
+                        key: name.into(),
+                        message: format!("expected a table, found {}", reader::kind(other)),
+                    });
+                    None
+                }
+            }
+        };
+
+        let t = table("log", &mut problems);
+        let mut r = Reader::new(t, "log", &mut problems);
+        let log = LogConfig {
+            format: r.choice("format", LogFormat::Text, &[("text", LogFormat::Text), ("json", LogFormat::Json)]),
+            level: r.string("level", "info"),
+        };
+        r.finish();
+
+        let t = table("sip", &mut problems);
+        let mut r = Reader::new(t, "sip", &mut problems);
+        if t.is_none() {
+            r.problem("listen", "is required ([sip] listen = \"127.0.0.1:5060\")");
+        }
+        let sip_listen = if t.is_some() { r.socket_addr("listen", None) } else { None };
+        let sip = SipConfig {
+            listen: sip_listen.unwrap_or_else(|| ([127, 0, 0, 1], 5060).into()),
+            user_agent: r.string("user_agent", concat!("dialerd/", env!("CARGO_PKG_VERSION"))),
+            t1: r.millis("t1_ms", 500, 10, 10_000),
+            t2: r.millis("t2_ms", 4_000, 100, 60_000),
+            t4: r.millis("t4_ms", 5_000, 100, 60_000),
+            recv_buffer_bytes: r.integer("recv_buffer_bytes", 4 << 20, 0, 1 << 30) as usize,
+            send_buffer_bytes: r.integer("send_buffer_bytes", 4 << 20, 0, 1 << 30) as usize,
+            max_invites_in_flight: r.integer("max_invites_in_flight", 20_000, 1, 1_000_000) as usize,
+        };
+        if sip.t2 < sip.t1 {
+            r.problem("t2_ms", "must not be smaller than t1_ms (RFC 3261 §17.1.2.2)");
+        }
+        r.finish();
+
+        let t = table("api", &mut problems);
+        let mut r = Reader::new(t, "api", &mut problems);
+        if t.is_none() {
+            r.problem("listen", "is required ([api] listen = \"127.0.0.1:8080\")");
+        }
+        let api_listen = if t.is_some() { r.socket_addr("listen", None) } else { None };
+        let keys = if t.is_some() { r.strings("keys") } else { None };
+        match &keys {
+            None if t.is_some() => r.problem("keys", "is required: a list of bearer keys for the HTTP API"),
+            Some(k) if k.is_empty() => r.problem("keys", "must hold at least one key"),
+            Some(k) => {
+                for (i, key) in k.iter().enumerate() {
+                    if key.len() < 8 || key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                        r.problem(
+                            &format!("keys[{i}]"),
+                            "a key needs at least 8 characters and no white space",
+                        );
+                    }
+                }
+            }
+            None => {}
+        }
+        let api = ApiConfig {
+            listen: api_listen.unwrap_or_else(|| ([127, 0, 0, 1], 8080).into()),
+            keys: keys.unwrap_or_default(),
+        };
+        r.finish();
+
+        let t = table("storage", &mut problems);
+        let mut r = Reader::new(t, "storage", &mut problems);
+        let storage = StorageConfig { data_dir: r.path("data_dir", "./var") };
+        r.finish();
+
+        let t = table("media", &mut problems);
+        let mut r = Reader::new(t, "media", &mut problems);
+        let rtp_port_min = r.integer("rtp_port_min", 16_384, 1024, 65_534) as u16;
+        let rtp_port_max = r.integer("rtp_port_max", 32_767, 1025, 65_535) as u16;
+        if rtp_port_max <= rtp_port_min {
+            r.problem("rtp_port_max", format!("must be greater than rtp_port_min ({rtp_port_min})"));
+        }
+        let prompts_dir = r.path("prompts_dir", "dialplans/prompts");
+        if !prompts_dir.is_dir() {
+            r.problem("prompts_dir", format!("{} is not a directory", prompts_dir.display()));
+        }
+        let idle = r.choice("idle", IdleMedia::Silence, &[("silence", IdleMedia::Silence), ("none", IdleMedia::None)]);
+        let address = r.opt_string("address").and_then(|s| match s.parse::<IpAddr>() {
+            Ok(ip) if !ip.is_unspecified() => Some(ip),
+            _ => {
+                r.problem("address", format!("{s:?} is not a usable IP address for SDP"));
+                None
+            }
+        });
+        let media = MediaConfig { rtp_port_min, rtp_port_max, prompts_dir, idle, address };
+        r.finish();
+
+        let t = table("calls", &mut problems);
+        let mut r = Reader::new(t, "calls", &mut problems);
+        let calls = CallsConfig {
+            no_answer_timeout: r.seconds("no_answer_timeout_s", 30.0, 0.1, 600.0),
+            max_duration: r.seconds("max_duration_s", 3600.0, 1.0, 86_400.0),
+            on_capacity: r.choice("on_capacity", OnCapacity::Reject, &[("reject", OnCapacity::Reject), ("queue", OnCapacity::Queue)]),
+            queue_timeout: r.seconds("queue_timeout_s", 30.0, 0.1, 3600.0),
+            max_active: r.integer("max_active", 10_000, 1, 1_000_000) as usize,
+            max_redirects: r.integer("max_redirects", 3, 0, 3) as u8,
+            retention: r.seconds("retention_s", 3600.0, 60.0, 7.0 * 86_400.0),
+            retain_max: r.integer("retain_max", 200_000, 100, 100_000_000) as usize,
+            hangup_deadline: r.seconds("hangup_deadline_s", 5.0, 0.1, 300.0),
+        };
+        r.finish();
+
+        let trunks = read_trunks(root.and_then(|r| r.get("trunks")), &mut problems);
+
+        if let Some(root) = root {
+            const SECTIONS: [&str; 7] = ["log", "sip", "api", "storage", "media", "calls", "trunks"];
+            for k in root.keys() {
+                if !SECTIONS.contains(&k.as_str()) {
+                    problems.push(Problem { key: k.clone(), message: "unknown section or key".into() });
+                }
+            }
+        }
+
+        let cfg = Config { log, sip, api, storage, media, calls, trunks };
+        if cfg.sip.listen == cfg.api.listen {
+            problems.push(Problem { key: "api.listen".into(), message: "must differ from sip.listen".into() });
+        }
+        if problems.is_empty() { Ok(cfg) } else { Err(ConfigError::Invalid(problems)) }
+    }
+
+    /// The IP written into SDP: `[media] address`, else the SIP listen IP
+    /// unless that is a wildcard (then loopback; issue 9 adds advertised
+    /// addresses for public hosts).
+    pub fn media_ip(&self) -> IpAddr {
+        self.media.address.unwrap_or_else(|| {
+            let ip = self.sip.listen.ip();
+            if ip.is_unspecified() { IpAddr::from([127, 0, 0, 1]) } else { ip }
+        })
+    }
+
+    pub fn trunk_by_name(&self, name: &str) -> Option<usize> {
+        self.trunks.iter().position(|t| t.name == name)
+    }
+}
+
+fn read_trunks(v: Option<&Value>, problems: &mut Vec<Problem>) -> Vec<TrunkConfig> {
+    let items = match v {
+        None | Some(Value::Null) => {
+            problems.push(Problem {
+                key: "trunks".into(),
+                message: "at least one [[trunks]] entry (name, address) is required to place calls".into(),
+            });
+            return Vec::new();
+        }
+        Some(Value::Array(items)) => items,
+        Some(other) => {
+            problems.push(Problem {
+                key: "trunks".into(),
+                message: format!("expected [[trunks]] tables, found {}", reader::kind(other)),
+            });
+            return Vec::new();
+        }
+    };
+    let mut out: Vec<TrunkConfig> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let prefix = format!("trunks[{i}]");
+        let Some(table) = item.as_object() else {
+            problems.push(Problem { key: prefix, message: "expected a table".into() });
+            continue;
+        };
+        let mut r = Reader::new(Some(table), prefix, problems);
+        let name = r.required_string("name");
+        if let Some(n) = &name {
+            if !n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                r.problem("name", format!("{n:?} may hold only letters, digits, '-' and '_'"));
+            } else if out.iter().any(|t| &t.name == n) {
+                r.problem("name", format!("{n:?} is used by another trunk"));
+            }
+        }
+        let address = r.required_string("address");
+        let host_port = address.as_deref().and_then(|a| match split_host_port(a) {
+            Ok(hp) => Some(hp),
+            Err(why) => {
+                r.problem("address", format!("{a:?} {why}"));
+                None
+            }
+        });
+        let transport = match r.string("transport", "udp").as_str() {
+            "udp" => SipTransport::Udp,
+            "tcp" | "tls" => {
+                r.problem("transport", "only \"udp\" is supported in this version");
+                SipTransport::Udp
+            }
+            other => {
+                r.problem("transport", format!("{other:?} is not one of: udp"));
+                SipTransport::Udp
+            }
+        };
+        let username = r.opt_string("username");
+        let password = r.opt_string("password");
+        if username.is_some() != password.is_some() {
+            r.problem(if username.is_some() { "password" } else { "username" }, "username and password go together");
+        }
+        let realm = r.opt_string("realm");
+        let caller_id = r.opt_string("caller_id");
+        if let Some(c) = &caller_id {
+            if !is_sip_user(c) {
+                r.problem("caller_id", format!("{c:?} is not a valid SIP user part (digits, letters, + * . _ -)"));
+            }
+        }
+        let caller_name = r.opt_string("caller_name");
+        if caller_name.as_deref().is_some_and(|n| n.contains(['"', '\r', '\n', '\\'])) {
+            r.problem("caller_name", "must not contain quotes, backslashes or line breaks");
+        }
+        let max_concurrent = r.integer("max_concurrent", 100, 1, 1_000_000) as usize;
+        let max_cps = r.number("max_cps", 10.0, 0.01, 1_000_000.0);
+        r.finish();
+        if let (Some(name), Some((host, port))) = (name, host_port) {
+            out.push(TrunkConfig {
+                name,
+                host,
+                port,
+                transport,
+                username,
+                password,
+                realm,
+                caller_id,
+                caller_name,
+                max_concurrent,
+                max_cps,
+            });
+        }
+    }
+    out
+}
+
+/// Splits `host:port` (`[v6]:port` for IPv6). The port is required: a
+/// trunk's port is part of its identity and SRV lookups come later.
+pub fn split_host_port(s: &str) -> Result<(String, u16), &'static str> {
+    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+        let (h, p) = rest.split_once("]:").ok_or("is not host:port ([IPv6]:port for IPv6)")?;
+        (h, p)
+    } else {
+        s.rsplit_once(':').ok_or("is not host:port (the port is required)")?
+    };
+    if host.is_empty() || host.contains(':') && !s.starts_with('[') {
+        return Err("is not host:port ([IPv6]:port for IPv6)");
+    }
+    if !host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':')) {
+        return Err("has an invalid host name");
+    }
+    let port: u16 = port.parse().map_err(|_| "has an invalid port")?;
+    if port == 0 {
+        return Err("has an invalid port");
+    }
+    Ok((host.to_string(), port))
+}
+
+/// RFC 3261 §25.1 `user` characters we accept for numbers and extensions.
+pub fn is_sip_user(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '*' | '.' | '_' | '-'))
+}
+
+#[cfg(test)]
+mod tests;

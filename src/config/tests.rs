@@ -1,0 +1,127 @@
+use super::*;
+
+const MINIMAL: &str = r#"
+[sip]
+listen = "127.0.0.1:5060"
+[api]
+listen = "127.0.0.1:8080"
+keys = ["0123456789abcdef"]
+[media]
+prompts_dir = "."
+[[trunks]]
+name = "carrier"
+address = "127.0.0.1:5080"
+"#;
+
+fn keys_of(err: ConfigError) -> Vec<String> {
+    err.problems().into_iter().map(|p| p.key).collect()
+}
+
+#[test]
+fn minimal_config_gets_defaults() {
+    let c = Config::from_toml(MINIMAL).unwrap();
+    assert_eq!(c.sip.listen, "127.0.0.1:5060".parse().unwrap());
+    assert_eq!(c.storage.data_dir, PathBuf::from("./var"));
+    assert_eq!(c.trunks[0].port, 5080);
+    assert_eq!(c.trunks[0].transport, SipTransport::Udp);
+    assert_eq!(c.calls.no_answer_timeout, Duration::from_secs(30));
+    assert_eq!(c.media.idle, IdleMedia::Silence);
+    assert_eq!(c.sip.t1, Duration::from_millis(500));
+}
+
+#[test]
+fn every_problem_is_reported_with_its_key() {
+    let text = r#"
+[sip]
+listen = "not-an-address"
+t1_ms = "fast"
+[api]
+listen = "127.0.0.1:8080"
+keys = []
+[media]
+rtp_port_min = 20000
+rtp_port_max = 10000
+prompts_dir = "/definitely/missing"
+idle = "music"
+[calls]
+no_answer_timout_s = 5
+[[trunks]]
+name = "a b"
+address = "127.0.0.1"
+transport = "sctp"
+username = "u"
+[[trunks]]
+address = "[::1]:5060"
+"#;
+    let keys = keys_of(Config::from_toml(text).unwrap_err());
+    for expected in [
+        "sip.listen",
+        "sip.t1_ms",
+        "api.keys",
+        "media.rtp_port_max",
+        "media.prompts_dir",
+        "media.idle",
+        "calls.no_answer_timout_s",
+        "trunks[0].name",
+        "trunks[0].address",
+        "trunks[0].transport",
+        "trunks[0].password",
+        "trunks[1].name",
+    ] {
+        assert!(keys.contains(&expected.to_string()), "missing {expected} in {keys:?}");
+    }
+}
+
+#[test]
+fn missing_required_sections_are_named() {
+    let keys = keys_of(Config::from_toml("[media]\nprompts_dir='.'\n").unwrap_err());
+    assert!(keys.contains(&"sip.listen".to_string()), "{keys:?}");
+    assert!(keys.contains(&"api.listen".to_string()), "{keys:?}");
+    assert!(keys.contains(&"trunks".to_string()), "{keys:?}");
+}
+
+#[test]
+fn duplicate_trunk_names_are_refused() {
+    let text = format!("{MINIMAL}\n[[trunks]]\nname = \"carrier\"\naddress = \"127.0.0.1:5090\"\n");
+    let keys = keys_of(Config::from_toml(&text).unwrap_err());
+    assert_eq!(keys, vec!["trunks[1].name".to_string()]);
+}
+
+#[test]
+fn environment_overrides_sections() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("d.toml");
+    std::fs::write(&path, MINIMAL).unwrap();
+    let env = [
+        ("DIALERD__SIP__LISTEN".to_string(), "127.0.0.2:5070".to_string()),
+        ("DIALERD__API__KEYS".to_string(), "key-one-123,key-two-456".to_string()),
+        ("DIALERD__SIP__T1_MS".to_string(), "50".to_string()),
+        ("UNRELATED".to_string(), "x".to_string()),
+    ];
+    let c = Config::load_with_env(&path, env).unwrap();
+    assert_eq!(c.sip.listen, "127.0.0.2:5070".parse().unwrap());
+    assert_eq!(c.api.keys, vec!["key-one-123", "key-two-456"]);
+    assert_eq!(c.sip.t1, Duration::from_millis(50));
+}
+
+#[test]
+fn host_port_forms() {
+    assert_eq!(split_host_port("sip.example.com:5060").unwrap(), ("sip.example.com".into(), 5060));
+    assert_eq!(split_host_port("[::1]:5062").unwrap(), ("::1".into(), 5062));
+    assert!(split_host_port("::1:5060").is_err());
+    assert!(split_host_port("host").is_err());
+    assert!(split_host_port("host:0").is_err());
+    assert!(split_host_port("host:70000").is_err());
+}
+
+#[test]
+fn shipped_config_is_valid() {
+    // The repository's own dialerd.toml must always load (README contract).
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("dialerd.toml")).unwrap();
+    let text = text.replace("dialplans/prompts", &root.join("dialplans/prompts").display().to_string());
+    let c = Config::from_toml(&text).unwrap();
+    assert_eq!(c.sip.listen, "127.0.0.1:5060".parse().unwrap());
+    assert_eq!(c.api.listen, "127.0.0.1:8080".parse().unwrap());
+    assert_eq!(c.storage.data_dir, PathBuf::from("./var"));
+}

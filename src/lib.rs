@@ -1,0 +1,14 @@
+//! dialerd: a telephony dialer daemon.
+//!
+//! Layout (see `docs/architecture.md`):
+//! - `media`, `call::machine`, `trunk::admission`: logic we own, sans-IO.
+//! - `sip`: the only module that knows rsipstack.
+//! - `call::actor`, `api`, `daemon`: tasks and sockets.
+
+pub mod config;
+pub mod ids;
+pub mod media;
+pub mod sip;
+pub mod metrics;
+pub mod trunk;
+pub mod call;

@@ -1,0 +1,242 @@
+//! One call's RTP stream, sans-IO: time and datagrams in, packets and
+//! events out.
+//!
+//! Sending is paced from absolute deadlines (`anchor + k × 20 ms`), so a late
+//! wake-up never shifts later packets: the stream cannot drift. The RTP
+//! timestamp is tied to the frame index, so it tracks wall time across pauses
+//! too (RFC 3550 §5.1: the timestamp reflects the sampling instant).
+
+use super::dtmf::DtmfReceiver;
+use super::g711::{ALAW_SILENCE, ULAW_SILENCE};
+use super::prompt::Prompt;
+use super::sdp::{Codec, Negotiated};
+use crate::config::IdleMedia;
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub const FRAME: Duration = Duration::from_millis(20);
+pub const SAMPLES_PER_FRAME: usize = 160;
+/// After a stall, send at most this many overdue frames and skip the rest:
+/// a burst longer than that only fills the far end's jitter buffer.
+const MAX_CATCH_UP: u64 = 3;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    pub dest: SocketAddr,
+    pub packet: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaEvent {
+    Dtmf(char),
+    PromptFinished,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct MediaStats {
+    pub tx_packets: u64,
+    pub rx_packets: u64,
+    pub rx_malformed: u64,
+    pub last_rx: Option<Instant>,
+}
+
+/// Random starting points for the stream (RFC 3550 §5.1), supplied by the
+/// caller so the core stays deterministic under test.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamSeed {
+    pub ssrc: u32,
+    pub seq: u16,
+    pub timestamp: u32,
+}
+
+pub struct MediaSession {
+    remote: SocketAddr,
+    codec: Codec,
+    payload_type: u8,
+    dtmf_payload_type: Option<u8>,
+    idle: IdleMedia,
+    ssrc: u32,
+    seq: u16,
+    ts_base: u32,
+    anchor: Instant,
+    next_frame: u64,
+    running: bool,
+    marker_next: bool,
+    stopped: bool,
+    playing: Option<(Arc<Prompt>, usize)>,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<MediaEvent>,
+    dtmf: DtmfReceiver,
+    stats: MediaStats,
+}
+
+impl MediaSession {
+    pub fn new(n: &Negotiated, idle: IdleMedia, seed: StreamSeed, now: Instant) -> Self {
+        let mut s = Self {
+            remote: n.remote,
+            codec: n.codec,
+            payload_type: n.payload_type,
+            dtmf_payload_type: n.dtmf_payload_type,
+            idle,
+            ssrc: seed.ssrc,
+            seq: seed.seq,
+            ts_base: seed.timestamp,
+            anchor: now,
+            next_frame: 0,
+            running: false,
+            marker_next: true,
+            stopped: false,
+            playing: None,
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            dtmf: DtmfReceiver::default(),
+            stats: MediaStats::default(),
+        };
+        if idle == IdleMedia::Silence {
+            s.resume(now);
+        }
+        s
+    }
+
+    pub fn stats(&self) -> MediaStats {
+        self.stats
+    }
+
+    pub fn is_playing(&self) -> bool {
+        self.playing.is_some()
+    }
+
+    /// Starts a prompt from its beginning, replacing any playing one.
+    pub fn play(&mut self, prompt: Arc<Prompt>, now: Instant) {
+        if self.stopped {
+            return;
+        }
+        self.playing = Some((prompt, 0));
+        if !self.running {
+            self.resume(now);
+        }
+    }
+
+    pub fn stop_playback(&mut self) {
+        self.playing = None;
+        if self.idle == IdleMedia::None {
+            self.running = false;
+        }
+    }
+
+    /// Stops all sending for good (the call is ending).
+    pub fn stop(&mut self) {
+        self.stopped = true;
+        self.running = false;
+        self.playing = None;
+    }
+
+    fn resume(&mut self, now: Instant) {
+        // Next frame boundary at or after `now`, on the original grid.
+        let elapsed = now.saturating_duration_since(self.anchor).as_nanos();
+        let frame = FRAME.as_nanos();
+        let k = elapsed.div_ceil(frame) as u64;
+        self.next_frame = self.next_frame.max(k);
+        self.running = true;
+        self.marker_next = true;
+    }
+
+    fn deadline(&self, k: u64) -> Instant {
+        self.anchor + FRAME * k as u32
+    }
+
+    /// When `handle_timeout` next has work; `None` while silent.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.running.then(|| self.deadline(self.next_frame))
+    }
+
+    /// Emits every frame whose deadline has passed. Safe to call early.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if !self.running || now < self.deadline(self.next_frame) {
+            return;
+        }
+        let elapsed = now.duration_since(self.anchor).as_nanos() / FRAME.as_nanos();
+        let due = elapsed as u64 + 1 - self.next_frame;
+        if due > MAX_CATCH_UP {
+            self.next_frame += due - MAX_CATCH_UP;
+        }
+        while self.running && self.deadline(self.next_frame) <= now {
+            self.emit_frame();
+        }
+    }
+
+    fn emit_frame(&mut self) {
+        let k = self.next_frame;
+        self.next_frame += 1;
+        let silence = match self.codec {
+            Codec::Pcmu => ULAW_SILENCE,
+            Codec::Pcma => ALAW_SILENCE,
+        };
+        let mut payload = [silence; SAMPLES_PER_FRAME];
+        match self.playing.take() {
+            Some((prompt, offset)) => {
+                let audio = match self.codec {
+                    Codec::Pcmu => &prompt.ulaw,
+                    Codec::Pcma => &prompt.alaw,
+                };
+                let end = (offset + SAMPLES_PER_FRAME).min(audio.len());
+                payload[..end - offset].copy_from_slice(&audio[offset..end]);
+                if end >= audio.len() {
+                    self.events.push_back(MediaEvent::PromptFinished);
+                    if self.idle == IdleMedia::None {
+                        self.running = false;
+                    }
+                } else {
+                    self.playing = Some((prompt, end));
+                }
+            }
+            None if self.idle == IdleMedia::Silence => {}
+            None => {
+                self.running = false;
+                return;
+            }
+        }
+        let timestamp = self.ts_base.wrapping_add((k as u32).wrapping_mul(SAMPLES_PER_FRAME as u32));
+        let packet = rtp_rs::RtpPacketBuilder::new()
+            .payload_type(self.payload_type)
+            .ssrc(self.ssrc)
+            .sequence(self.seq.into())
+            .timestamp(timestamp)
+            .marked(self.marker_next)
+            .payload(&payload)
+            .build()
+            .expect("a 160-byte payload always fits");
+        self.seq = self.seq.wrapping_add(1);
+        self.marker_next = false;
+        self.stats.tx_packets += 1;
+        self.transmits.push_back(Transmit { dest: self.remote, packet });
+    }
+
+    /// Feeds one received datagram.
+    pub fn handle_rtp(&mut self, now: Instant, data: &[u8]) {
+        let Ok(rtp) = rtp_rs::RtpReader::new(data) else {
+            self.stats.rx_malformed += 1;
+            return;
+        };
+        self.stats.rx_packets += 1;
+        self.stats.last_rx = Some(now);
+        if Some(rtp.payload_type()) == self.dtmf_payload_type {
+            if let Some(d) = self.dtmf.handle(rtp.ssrc(), rtp.timestamp(), rtp.payload()) {
+                self.events.push_back(MediaEvent::Dtmf(d));
+            }
+        }
+    }
+
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    pub fn poll_event(&mut self) -> Option<MediaEvent> {
+        self.events.pop_front()
+    }
+}
+
+#[cfg(test)]
+mod tests;

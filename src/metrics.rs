@@ -1,0 +1,102 @@
+//! Prometheus metrics: names, descriptions, buckets and the recording
+//! helpers every module uses, so the catalogue lives in one file.
+
+use metrics::{Counter, Gauge, Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::sync::LazyLock;
+use std::time::Duration;
+
+pub const CALLS_STARTED: &str = "dialerd_calls_started_total";
+pub const CALLS_ENDED: &str = "dialerd_calls_ended_total";
+pub const CALLS_ACTIVE: &str = "dialerd_calls_active";
+pub const CALLS_REFUSED: &str = "dialerd_calls_refused_total";
+pub const CALL_SETUP: &str = "dialerd_call_setup_seconds";
+pub const SIP_MESSAGES: &str = "dialerd_sip_messages_total";
+pub const SIP_MALFORMED: &str = "dialerd_sip_malformed_total";
+pub const SIP_REJECTED: &str = "dialerd_sip_requests_rejected_total";
+pub const RTP_PACKETS: &str = "dialerd_rtp_packets_total";
+pub const INVITES_IN_FLIGHT: &str = "dialerd_invites_in_flight";
+pub const TRUNK_PAUSED: &str = "dialerd_trunk_paused";
+
+/// Call set-up spans loopback (sub-millisecond) to carriers (seconds).
+const SETUP_BUCKETS: [f64; 14] =
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+/// Installs the global recorder; call once, from the daemon.
+pub fn install() -> Result<PrometheusHandle, metrics_exporter_prometheus::BuildError> {
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Full(CALL_SETUP.into()), &SETUP_BUCKETS)?
+        .install_recorder()?;
+    describe();
+    Ok(handle)
+}
+
+fn describe() {
+    describe_counter!(CALLS_STARTED, Unit::Count, "Calls whose first INVITE was sent, by trunk.");
+    describe_counter!(CALLS_ENDED, Unit::Count, "Calls that ended, by trunk and disposition.");
+    describe_gauge!(CALLS_ACTIVE, Unit::Count, "Calls that exist and have not ended (queued, dialling, ringing or answered).");
+    describe_counter!(CALLS_REFUSED, Unit::Count, "POST /v1/calls refused by admission control, by reason.");
+    describe_histogram!(CALL_SETUP, Unit::Seconds, "Time from sending an INVITE to its first 18x or 2xx response.");
+    describe_counter!(SIP_MESSAGES, Unit::Count, "SIP datagrams sent and received (retransmissions included), by direction and kind (method or status code).");
+    describe_counter!(SIP_MALFORMED, Unit::Count, "Received datagrams that are not parseable SIP; dropped.");
+    describe_counter!(SIP_REJECTED, Unit::Count, "Incoming SIP requests answered with an error by the router, by reason.");
+    describe_counter!(RTP_PACKETS, Unit::Count, "RTP packets sent and received, by direction.");
+    describe_gauge!(INVITES_IN_FLIGHT, Unit::Count, "INVITE transactions awaiting a final response.");
+    describe_gauge!(TRUNK_PAUSED, Unit::Count, "1 while a trunk is paused by a 503 Retry-After, by trunk.");
+}
+
+static SIP_MALFORMED_C: LazyLock<Counter> = LazyLock::new(|| counter!(SIP_MALFORMED));
+static RTP_IN: LazyLock<Counter> = LazyLock::new(|| counter!(RTP_PACKETS, "direction" => "in"));
+static RTP_OUT: LazyLock<Counter> = LazyLock::new(|| counter!(RTP_PACKETS, "direction" => "out"));
+static ACTIVE: LazyLock<Gauge> = LazyLock::new(|| gauge!(CALLS_ACTIVE));
+static IN_FLIGHT: LazyLock<Gauge> = LazyLock::new(|| gauge!(INVITES_IN_FLIGHT));
+
+pub fn sip_message(direction: &'static str, kind: &str) {
+    counter!(SIP_MESSAGES, "direction" => direction, "kind" => kind.to_string()).increment(1);
+}
+
+pub fn sip_malformed() {
+    SIP_MALFORMED_C.increment(1);
+}
+
+pub fn sip_rejected(reason: &'static str) {
+    counter!(SIP_REJECTED, "reason" => reason).increment(1);
+}
+
+pub fn rtp_packets(rx: u64, tx: u64) {
+    if rx > 0 {
+        RTP_IN.increment(rx);
+    }
+    if tx > 0 {
+        RTP_OUT.increment(tx);
+    }
+}
+
+pub fn call_created() {
+    ACTIVE.increment(1.0);
+}
+
+pub fn call_started(trunk: &str) {
+    counter!(CALLS_STARTED, "trunk" => trunk.to_string()).increment(1);
+}
+
+pub fn call_ended(trunk: &str, disposition: &'static str) {
+    ACTIVE.decrement(1.0);
+    counter!(CALLS_ENDED, "trunk" => trunk.to_string(), "disposition" => disposition).increment(1);
+}
+
+pub fn call_refused(reason: &'static str) {
+    counter!(CALLS_REFUSED, "reason" => reason).increment(1);
+}
+
+pub fn call_setup(d: Duration) {
+    histogram!(CALL_SETUP).record(d.as_secs_f64());
+}
+
+pub fn invites_in_flight(delta: f64) {
+    IN_FLIGHT.increment(delta);
+}
+
+pub fn trunk_paused(trunk: &str, paused: bool) {
+    gauge!(TRUNK_PAUSED, "trunk" => trunk.to_string()).set(if paused { 1.0 } else { 0.0 });
+}

@@ -1,0 +1,95 @@
+//! The call leg as call actors see it: our own types, no rsipstack.
+//!
+//! A leg is one outbound INVITE dialog (auth retries included). The actor
+//! sends [`LegCommand`]s and receives [`LegEvent`]s over bounded channels;
+//! whoever implements [`LegFactory`] (the SIP endpoint, or a scripted peer in
+//! actor tests) drives the wire.
+
+use crate::ids::CallId;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+    /// Answer only challenges for this realm, when set.
+    pub realm: Option<String>,
+}
+
+/// Everything needed to send one INVITE.
+#[derive(Debug, Clone)]
+pub struct InviteRequest {
+    pub call: CallId,
+    /// Where the datagrams go: the trunk's address, never a redirect target.
+    pub target: SocketAddr,
+    /// Request-URI user (the number or extension).
+    pub user: String,
+    /// Request-URI host[:port] (the trunk's, or the host of a `sip:` target).
+    pub host: String,
+    pub from_user: String,
+    pub from_display: Option<String>,
+    pub sdp_offer: Vec<u8>,
+    pub credentials: Option<Credentials>,
+}
+
+impl InviteRequest {
+    pub fn request_uri(&self) -> String {
+        format!("sip:{}@{}", self.user, self.host)
+    }
+}
+
+/// What happened on the wire, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LegEvent {
+    /// 18x (RFC 3261 §13.2.2.1); `sdp` when it carries a session description.
+    Progress { status: u16, reason: String, sdp: Option<Vec<u8>> },
+    /// 2xx, ACKed by the stack (RFC 3261 §13.2.2.4).
+    Answered { sdp: Option<Vec<u8>> },
+    /// A 2xx crossed our CANCEL; the stack ACKed it and sent BYE (§9.1, §15).
+    AnsweredAfterCancel,
+    /// 3xx–6xx final response, ACKed by the transaction layer (§17.1.1.3).
+    Rejected { status: u16, reason: String, retry_after: Option<Duration>, redirect_user: Option<String> },
+    /// No usable final response: transport error, timer B, broken 2xx.
+    Failed { status: Option<u16>, reason: String },
+    /// The far end sent BYE (§15.1.2); already answered 200.
+    RemoteBye { reason: Option<String> },
+    /// Our BYE completed (or timed out); the leg is gone.
+    Ended,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LegCommand {
+    /// CANCEL the INVITE (deferred by the stack until a provisional, §9.1).
+    Cancel,
+    /// End the established dialog; `reason` is a `Reason` header value
+    /// (RFC 3326), e.g. `SIP;cause=488;text="Not Acceptable Here"`.
+    Bye { reason: Option<String> },
+}
+
+/// The actor's end of a leg.
+pub struct UacLeg {
+    pub events: mpsc::Receiver<LegEvent>,
+    pub commands: mpsc::Sender<LegCommand>,
+}
+
+impl UacLeg {
+    /// A pair of channel ends: the leg for the actor, the other for the
+    /// driver. Commands are few per call (cancel, bye), events a handful.
+    pub fn channel() -> (UacLeg, mpsc::Sender<LegEvent>, mpsc::Receiver<LegCommand>) {
+        let (etx, erx) = mpsc::channel(32);
+        let (ctx, crx) = mpsc::channel(4);
+        (UacLeg { events: erx, commands: ctx }, etx, crx)
+    }
+
+    /// Sends a command without waiting. A full queue already holds a
+    /// pending cancel/bye, which is what any new command would ask for.
+    pub fn command(&self, c: LegCommand) {
+        let _ = self.commands.try_send(c);
+    }
+}
+
+pub trait LegFactory: Send + Sync + 'static {
+    fn start(&self, req: InviteRequest) -> UacLeg;
+}

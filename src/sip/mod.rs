@@ -1,0 +1,27 @@
+//! SIP: the one module that knows rsipstack (pinned in Cargo.toml).
+//!
+//! Call actors see only [`leg`]'s types: an [`InviteRequest`] in, a
+//! [`UacLeg`] of events and commands out. `endpoint` assembles the stack,
+//! `uac` drives outbound dialogs, `router` answers requests that belong to
+//! no dialog of ours, `socket` counts the wire, `digest` answers challenges.
+//! Limits of the stack we work around are in docs/sip-stack.md.
+
+pub mod digest;
+mod endpoint;
+pub mod leg;
+mod router;
+pub mod socket;
+mod uac;
+
+pub use endpoint::{SipEndpoint, SipSettings};
+pub use leg::{Credentials, InviteRequest, LegCommand, LegEvent, LegFactory, UacLeg};
+pub use uac::parse_retry_after;
+
+/// SIP-layer failures that stop the endpoint from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum SipError {
+    #[error("cannot bind SIP socket {0}: {1}")]
+    Bind(std::net::SocketAddr, std::io::Error),
+    #[error("SIP stack: {0}")]
+    Stack(String),
+}

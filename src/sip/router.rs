@@ -1,0 +1,157 @@
+//! Incoming requests that open no dialog of ours, and the hand-off of
+//! in-dialog requests to rsipstack's dialog layer (the one routing map).
+//!
+//! Policy for this version: OPTIONS → 200; INVITE from an IP that is not a
+//! trunk's → 403 and nothing else; INVITE from a trunk → 480 until inbound
+//! routing lands; in-dialog requests for unknown dialogs → 481; requests
+//! that parse but break RFC 3261 rules → 400/416/420/415.
+
+use super::endpoint::Shared;
+use crate::metrics as m;
+use rsipstack::sip::prelude::HeadersExt;
+use rsipstack::sip::{Header, Method, Request, StatusCode};
+use rsipstack::transaction::TransactionReceiver;
+use rsipstack::transaction::transaction::Transaction;
+use std::collections::HashSet;
+use std::net::IpAddr;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+use tracing::debug;
+
+const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE";
+
+pub(super) async fn run(
+    shared: Arc<Shared>,
+    mut incoming: TransactionReceiver,
+    trunk_ips: HashSet<IpAddr>,
+    cancel: CancellationToken,
+) {
+    loop {
+        let mut tx = tokio::select! {
+            _ = cancel.cancelled() => return,
+            tx = incoming.recv() => match tx { Some(tx) => tx, None => return },
+        };
+        if let Some((status, reason, extra)) = check(&tx.original) {
+            m::sip_rejected(reason);
+            reply(&shared, tx, status, extra);
+            continue;
+        }
+        let in_dialog = tx.original.to_header().ok().and_then(|t| t.tag().ok().flatten()).is_some();
+        if in_dialog {
+            match shared.dialogs.match_dialog(&tx) {
+                Some(rsipstack::dialog::dialog::Dialog::Invite(mut dialog)) => {
+                    shared.tasks.spawn(async move {
+                        if let Err(e) = dialog.handle(&mut tx).await {
+                            debug!(error = %e, "in-dialog request failed");
+                        }
+                    });
+                }
+                _ => {
+                    m::sip_rejected("unknown_dialog");
+                    reply(&shared, tx, StatusCode::CallTransactionDoesNotExist, vec![]);
+                }
+            }
+            continue;
+        }
+        match tx.original.method {
+            Method::Options => reply(
+                &shared,
+                tx,
+                StatusCode::OK,
+                vec![Header::Allow(ALLOW.into()), Header::Accept("application/sdp".into())],
+            ),
+            Method::Invite => {
+                let source = tx.connection.as_ref().and_then(|c| c.get_remote_addr()).and_then(|a| a.get_socketaddr().ok());
+                if source.is_none_or(|s| !trunk_ips.contains(&s.ip())) {
+                    m::sip_rejected("not_a_trunk");
+                    debug!(?source, "INVITE from a source that is not a trunk");
+                    reply(&shared, tx, StatusCode::Forbidden, vec![]);
+                } else {
+                    m::sip_rejected("no_inbound_route");
+                    reply(&shared, tx, StatusCode::TemporarilyUnavailable, vec![]);
+                }
+            }
+            Method::Bye => {
+                m::sip_rejected("unknown_dialog");
+                reply(&shared, tx, StatusCode::CallTransactionDoesNotExist, vec![]);
+            }
+            Method::Ack | Method::Cancel => {}
+            _ => {
+                m::sip_rejected("method_not_allowed");
+                reply(&shared, tx, StatusCode::MethodNotAllowed, vec![Header::Allow(ALLOW.into())]);
+            }
+        }
+    }
+}
+
+/// Sends a final response and keeps the transaction alive until it ends,
+/// so an INVITE's error response is retransmitted until ACKed (§17.2.1).
+fn reply(shared: &Shared, mut tx: Transaction, status: StatusCode, headers: Vec<Header>) {
+    shared.tasks.spawn(async move {
+        if let Err(e) = tx.reply_with(status, headers, None).await {
+            debug!(error = %e, "could not send a response");
+            return;
+        }
+        if tx.original.method == Method::Invite {
+            while tx.receive().await.is_some() {}
+        }
+    });
+}
+
+/// RFC 3261 checks the parser leaves to the UAS (§8.2).
+fn check(req: &Request) -> Option<(StatusCode, &'static str, Vec<Header>)> {
+    let bad = |why| Some((StatusCode::BadRequest, why, vec![]));
+    if req.from_header().is_err() || req.to_header().is_err() || req.call_id_header().is_err() {
+        return bad("missing_header");
+    }
+    match req.cseq_header().and_then(|c| c.method()) {
+        Ok(m) if m == req.method => {}
+        _ => return bad("cseq_mismatch"),
+    }
+    // Single-valued headers given twice (RFC 4475 §3.3.8, §3.3.9).
+    let count = |f: fn(&Header) -> bool| req.headers.iter().filter(|h| f(h)).count();
+    if count(|h| matches!(h, Header::ContentLength(_))) > 1
+        || count(|h| matches!(h, Header::CallId(_))) > 1
+        || count(|h| matches!(h, Header::From(_))) > 1
+        || count(|h| matches!(h, Header::To(_))) > 1
+        || count(|h| matches!(h, Header::CSeq(_))) > 1
+    {
+        return bad("duplicate_header");
+    }
+    // §8.2.2.1: only sip/sips URIs reach us.
+    if !matches!(req.uri.scheme, Some(rsipstack::sip::Scheme::Sip) | Some(rsipstack::sip::Scheme::Sips)) {
+        return Some((StatusCode::UnsupportedUriScheme, "unsupported_uri_scheme", vec![]));
+    }
+    // §8.2.2.3: we implement no extension a peer may require.
+    if req.method != Method::Ack && req.method != Method::Cancel {
+        let required: Vec<String> = req
+            .headers
+            .iter()
+            .filter_map(|h| match h {
+                Header::Require(v) => Some(v.value().to_string()),
+                _ => None,
+            })
+            .collect();
+        if !required.is_empty() {
+            let list = required.join(", ");
+            return Some((StatusCode::BadExtension, "bad_extension", vec![Header::Unsupported(list.into())]));
+        }
+    }
+    // §8.2.3: INVITE bodies we can read.
+    if req.method == Method::Invite {
+        let ct = req.headers.iter().find_map(|h| match h {
+            Header::ContentType(v) => Some(v.value().to_ascii_lowercase()),
+            _ => None,
+        });
+        if let Some(ct) = ct {
+            if !req.body.is_empty() && !ct.starts_with("application/sdp") {
+                return Some((
+                    StatusCode::UnsupportedMediaType,
+                    "unsupported_media_type",
+                    vec![Header::Accept("application/sdp".into())],
+                ));
+            }
+        }
+    }
+    None
+}

@@ -1,0 +1,289 @@
+//! Drives one outbound INVITE dialog through rsipstack and reports it as
+//! [`LegEvent`]s.
+//!
+//! One task per leg: rsipstack's `do_invite_async` resolves only at the
+//! final response and reports 1xx and in-dialog requests on a state channel
+//! that the application must drain. Digest challenges are answered here
+//! (see `digest.rs`), once per challenge, by resending the INVITE with the
+//! same Call-ID and a higher CSeq (RFC 3261 §22.2).
+
+use super::digest::{self, Challenge};
+use super::endpoint::Shared;
+use super::leg::{InviteRequest, LegCommand, LegEvent};
+use rsipstack::dialog::dialog::{DialogState, TerminatedReason};
+use rsipstack::dialog::invitation::InviteOption;
+use rsipstack::dialog::invite_dialog::InviteDialog;
+use rsipstack::sip::{Header, Response, StatusCode, StatusCodeKind};
+use rsipstack::sip::prelude::HeadersExt;
+use rsipstack::transport::SipAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tracing::{debug, warn};
+
+pub(super) async fn run(
+    shared: Arc<Shared>,
+    req: InviteRequest,
+    events: mpsc::Sender<LegEvent>,
+    mut commands: mpsc::Receiver<LegCommand>,
+) {
+    let call_id = format!("{}@dialerd", uuid::Uuid::new_v4().simple());
+    let mut auth: Option<Header> = None;
+    let mut answered_nonces: Vec<String> = Vec::new();
+    let mut cancel_requested = false;
+
+    let (dialog, confirmed_id, states) = loop {
+        let option = match invite_option(&shared, &req, &call_id, auth.take()) {
+            Ok(o) => o,
+            Err(reason) => {
+                let _ = events.send(LegEvent::Failed { status: None, reason }).await;
+                return;
+            }
+        };
+        let (state_tx, mut states) = shared.dialogs.new_dialog_state_channel();
+        let (dialog, mut join) = match shared.dialogs.do_invite_async(option, state_tx) {
+            Ok(x) => x,
+            Err(e) => {
+                let _ = events.send(LegEvent::Failed { status: None, reason: e.to_string() }).await;
+                return;
+            }
+        };
+        if cancel_requested {
+            cancel(&dialog);
+        }
+        let result = loop {
+            tokio::select! {
+                biased;
+                Some(state) = states.recv() => on_state(&req, state, &events, false).await,
+                res = &mut join => break res,
+                cmd = commands.recv(), if !cancel_requested => match cmd {
+                    // Before answer both commands mean CANCEL (§9.1).
+                    Some(_) | None => {
+                        cancel_requested = true;
+                        cancel(&dialog);
+                    }
+                },
+            }
+        };
+        // Progress reported before the final response is still queued.
+        while let Ok(state) = states.try_recv() {
+            on_state(&req, state, &events, false).await;
+        }
+        let outcome = match result {
+            Ok(Ok((id, Some(resp)))) => {
+                let status = resp.status_code.code();
+                if resp.status_code.kind() == StatusCodeKind::Successful {
+                    if matches!(dialog.state(), DialogState::Terminated(..)) {
+                        Some(LegEvent::AnsweredAfterCancel)
+                    } else {
+                        let sdp = (!resp.body.is_empty()).then(|| resp.body.clone());
+                        let _ = events.send(LegEvent::Answered { sdp }).await;
+                        break (dialog, id, states);
+                    }
+                } else if (status == 401 || status == 407) && !cancel_requested {
+                    match answer_challenge(&req, &resp, &mut answered_nonces) {
+                        Some(header) => {
+                            debug!(call = %req.call, status, "answering digest challenge");
+                            auth = Some(header);
+                            continue;
+                        }
+                        None => Some(rejected(&resp)),
+                    }
+                } else {
+                    Some(rejected(&resp))
+                }
+            }
+            Ok(Ok((_, None))) => Some(LegEvent::Failed {
+                status: Some(408),
+                reason: "no final response from the trunk (timer B)".into(),
+            }),
+            Ok(Err(e)) => Some(LegEvent::Failed { status: None, reason: e.to_string() }),
+            Err(join_err) => Some(LegEvent::Failed { status: None, reason: format!("INVITE task failed: {join_err}") }),
+        };
+        if let Some(ev) = outcome {
+            let _ = events.send(ev).await;
+        }
+        return;
+    };
+    established(shared, req, dialog, confirmed_id, states, events, commands).await;
+}
+
+/// After the 2xx: serve in-dialog requests until either side hangs up.
+async fn established(
+    shared: Arc<Shared>,
+    req: InviteRequest,
+    dialog: InviteDialog,
+    id: rsipstack::dialog::DialogId,
+    mut states: rsipstack::dialog::dialog::DialogStateReceiver,
+    events: mpsc::Sender<LegEvent>,
+    mut commands: mpsc::Receiver<LegCommand>,
+) {
+    loop {
+        tokio::select! {
+            biased;
+            state = states.recv() => match state {
+                Some(DialogState::Terminated(_, TerminatedReason::UasBye)) => {
+                    let _ = events.send(LegEvent::RemoteBye { reason: None }).await;
+                    break;
+                }
+                Some(state) => on_state(&req, state, &events, true).await,
+                None => {
+                    let _ = events.send(LegEvent::Ended).await;
+                    break;
+                }
+            },
+            cmd = commands.recv() => {
+                let reason = match cmd { Some(LegCommand::Bye { reason }) => reason, _ => None };
+                let result = match reason {
+                    Some(r) => dialog.bye_with_reason(r).await,
+                    None => dialog.bye().await,
+                };
+                if let Err(e) = result {
+                    debug!(call = %req.call, error = %e, "BYE did not complete");
+                }
+                let _ = events.send(LegEvent::Ended).await;
+                break;
+            }
+        }
+    }
+    shared.dialogs.remove_dialog(&id);
+}
+
+fn cancel(dialog: &InviteDialog) {
+    let dialog = dialog.clone();
+    tokio::spawn(async move {
+        if let Err(e) = dialog.cancel().await {
+            debug!(error = %e, "CANCEL did not complete");
+        }
+    });
+}
+
+/// Reports provisional responses and answers in-dialog requests.
+async fn on_state(req: &InviteRequest, state: DialogState, events: &mpsc::Sender<LegEvent>, answered: bool) {
+    match state {
+        DialogState::Early(_, resp) if !answered => {
+            let sdp = (!resp.body.is_empty()).then(|| resp.body.clone());
+            let reason = reason_of(&resp);
+            let _ = events.send(LegEvent::Progress { status: resp.status_code.code(), reason, sdp }).await;
+        }
+        // A re-INVITE or UPDATE: a session refresh gets our unchanged SDP
+        // (RFC 4028 §9, RFC 3264 §8); renegotiation arrives with issue 9.
+        DialogState::Updated(_, request, handle) => {
+            let (headers, body) = if request.body.is_empty() && request.method != rsipstack::sip::Method::Invite {
+                (None, None)
+            } else {
+                (Some(vec![Header::ContentType("application/sdp".into())]), Some(req.sdp_offer.clone()))
+            };
+            if handle.respond(StatusCode::OK, headers, body).await.is_err() {
+                warn!(call = %req.call, "could not answer an in-dialog request");
+            }
+        }
+        DialogState::Info(_, _, handle) | DialogState::Options(_, _, handle) => {
+            let _ = handle.reply(StatusCode::OK).await;
+        }
+        DialogState::Notify(_, _, handle)
+        | DialogState::Refer(_, _, handle)
+        | DialogState::Message(_, _, handle)
+        | DialogState::Publish(_, _, handle) => {
+            let _ = handle.reply(StatusCode::MethodNotAllowed).await;
+        }
+        _ => {}
+    }
+}
+
+fn invite_option(shared: &Shared, req: &InviteRequest, call_id: &str, auth: Option<Header>) -> Result<InviteOption, String> {
+    let callee = rsipstack::sip::Uri::try_from(req.request_uri().as_str()).map_err(|e| format!("bad Request-URI: {e}"))?;
+    let caller = rsipstack::sip::Uri::try_from(format!("sip:{}@{}", req.from_user, shared.local_host()).as_str())
+        .map_err(|e| format!("bad From: {e}"))?;
+    let contact = rsipstack::sip::Uri::try_from(format!("sip:{}@{}", req.from_user, shared.local_host()).as_str())
+        .map_err(|e| format!("bad Contact: {e}"))?;
+    let mut destination = SipAddr::from(req.target);
+    destination.r#type = Some(rsipstack::sip::Transport::Udp);
+    Ok(InviteOption {
+        caller_display_name: req.from_display.clone(),
+        caller,
+        callee,
+        destination: Some(destination),
+        content_type: Some("application/sdp".into()),
+        offer: Some(req.sdp_offer.clone()),
+        contact,
+        call_id: Some(call_id.to_string()),
+        headers: auth.map(|h| vec![h]),
+        ..Default::default()
+    })
+}
+
+/// Builds the Authorization/Proxy-Authorization for a challenge we have
+/// not answered yet; `None` means the challenge is final (§22.2: a second
+/// challenge for the same nonce means the credentials were refused).
+fn answer_challenge(req: &InviteRequest, resp: &Response, answered: &mut Vec<String>) -> Option<Header> {
+    let creds = req.credentials.as_ref()?;
+    let proxy = resp.status_code.code() == 407;
+    let values: Vec<&str> = resp
+        .headers
+        .iter()
+        .filter_map(|h| match h {
+            Header::WwwAuthenticate(v) if !proxy => Some(v.value()),
+            Header::ProxyAuthenticate(v) if proxy => Some(v.value()),
+            _ => None,
+        })
+        .collect();
+    let challenge = Challenge::strongest(values.iter().copied())?;
+    if creds.realm.as_deref().is_some_and(|r| r != challenge.realm) {
+        return None;
+    }
+    if answered.contains(&challenge.nonce) || (answered.len() >= 2 && !challenge.stale) {
+        return None;
+    }
+    answered.push(challenge.nonce.clone());
+    let cnonce = uuid::Uuid::new_v4().simple().to_string();
+    let uri = req.request_uri();
+    let value = digest::authorization(
+        &challenge,
+        &digest::Request {
+            method: "INVITE",
+            uri: &uri,
+            username: &creds.username,
+            password: &creds.password,
+            cnonce: &cnonce,
+            nc: 1,
+        },
+    );
+    Some(if proxy { Header::ProxyAuthorization(value.into()) } else { Header::Authorization(value.into()) })
+}
+
+fn reason_of(resp: &Response) -> String {
+    resp.wire_reason.clone().unwrap_or_else(|| resp.status_code.text().to_string())
+}
+
+fn rejected(resp: &Response) -> LegEvent {
+    let status = resp.status_code.code();
+    let retry_after = resp.headers.iter().find_map(|h| match h {
+        Header::RetryAfter(v) => parse_retry_after(v.value()),
+        _ => None,
+    });
+    let redirect_user = if (300..400).contains(&status) {
+        resp.typed_contact_headers().ok().and_then(|c| c.first().and_then(|c| c.uri.user().map(str::to_string)))
+    } else {
+        None
+    };
+    LegEvent::Rejected { status, reason: reason_of(resp), retry_after, redirect_user }
+}
+
+/// `Retry-After: 120 (comment);duration=60` → 120 s (RFC 3261 §20.33).
+pub fn parse_retry_after(v: &str) -> Option<Duration> {
+    let digits: String = v.trim().chars().take_while(|c| c.is_ascii_digit()).collect();
+    digits.parse::<u64>().ok().map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_forms() {
+        assert_eq!(parse_retry_after("120"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_retry_after(" 5 (busy);duration=60"), Some(Duration::from_secs(5)));
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+}
