@@ -12,3 +12,6 @@ pub mod sip;
 pub mod metrics;
 pub mod trunk;
 pub mod call;
+pub mod pii;
+pub mod api;
+pub mod daemon;

@@ -1,5 +1,10 @@
-//! Calls: the sans-IO machine, outcomes, and (in `actor`) the task that
-//! owns one call's leg, RTP socket and state.
+//! Calls: the sans-IO machine and outcomes, and the actor task that owns
+//! one call's leg, RTP socket and view; the registry the API reads.
 
+pub mod actor;
 pub mod machine;
 pub mod outcome;
+pub mod prompts;
+pub mod registry;
+pub mod rtp;
+pub mod view;

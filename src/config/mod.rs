@@ -315,7 +315,7 @@ impl Config {
         }
 
         let cfg = Config { log, sip, api, storage, media, calls, trunks };
-        if cfg.sip.listen == cfg.api.listen {
+        if cfg.sip.listen == cfg.api.listen && cfg.sip.listen.port() != 0 {
             problems.push(Problem { key: "api.listen".into(), message: "must differ from sip.listen".into() });
         }
         if problems.is_empty() { Ok(cfg) } else { Err(ConfigError::Invalid(problems)) }

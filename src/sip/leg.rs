@@ -22,6 +22,9 @@ pub struct Credentials {
 #[derive(Debug, Clone)]
 pub struct InviteRequest {
     pub call: CallId,
+    /// SIP Call-ID, kept across auth retries and redirects of one call
+    /// (RFC 3261 §8.1.3.4, §22.2) so the far end sees one conversation.
+    pub call_id: String,
     /// Where the datagrams go: the trunk's address, never a redirect target.
     pub target: SocketAddr,
     /// Request-URI user (the number or extension).

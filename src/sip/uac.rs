@@ -27,13 +27,12 @@ pub(super) async fn run(
     events: mpsc::Sender<LegEvent>,
     mut commands: mpsc::Receiver<LegCommand>,
 ) {
-    let call_id = format!("{}@dialerd", uuid::Uuid::new_v4().simple());
     let mut auth: Option<Header> = None;
     let mut answered_nonces: Vec<String> = Vec::new();
     let mut cancel_requested = false;
 
     let (dialog, confirmed_id, states) = loop {
-        let option = match invite_option(&shared, &req, &call_id, auth.take()) {
+        let option = match invite_option(&shared, &req, auth.take()) {
             Ok(o) => o,
             Err(reason) => {
                 let _ = events.send(LegEvent::Failed { status: None, reason }).await;
@@ -191,7 +190,7 @@ async fn on_state(req: &InviteRequest, state: DialogState, events: &mpsc::Sender
     }
 }
 
-fn invite_option(shared: &Shared, req: &InviteRequest, call_id: &str, auth: Option<Header>) -> Result<InviteOption, String> {
+fn invite_option(shared: &Shared, req: &InviteRequest, auth: Option<Header>) -> Result<InviteOption, String> {
     let callee = rsipstack::sip::Uri::try_from(req.request_uri().as_str()).map_err(|e| format!("bad Request-URI: {e}"))?;
     let caller = rsipstack::sip::Uri::try_from(format!("sip:{}@{}", req.from_user, shared.local_host()).as_str())
         .map_err(|e| format!("bad From: {e}"))?;
@@ -207,7 +206,7 @@ fn invite_option(shared: &Shared, req: &InviteRequest, call_id: &str, auth: Opti
         content_type: Some("application/sdp".into()),
         offer: Some(req.sdp_offer.clone()),
         contact,
-        call_id: Some(call_id.to_string()),
+        call_id: Some(req.call_id.clone()),
         headers: auth.map(|h| vec![h]),
         ..Default::default()
     })

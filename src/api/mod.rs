@@ -1,0 +1,180 @@
+//! The HTTP API (axum): routes, bearer auth, JSON errors, and the OpenAPI
+//! document generated from the handlers' annotations (utoipa-axum), so a
+//! route cannot exist without being documented.
+
+pub mod calls;
+pub mod error;
+pub mod target;
+
+use crate::call::actor::CallDeps;
+use crate::call::prompts::PromptStore;
+use crate::config::Config;
+use crate::trunk::Admission;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use error::{ApiError, ErrorBody};
+use metrics_exporter_prometheus::PrometheusHandle;
+use serde::Serialize;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Everything handlers need.
+pub struct App {
+    pub cfg: Arc<Config>,
+    pub deps: Arc<CallDeps>,
+    pub admission: Arc<Admission>,
+    pub prompts: PromptStore,
+    pub metrics: Option<PrometheusHandle>,
+    /// Cancelled when the daemon starts draining: new calls get 503.
+    pub draining: CancellationToken,
+    pub tasks: TaskTracker,
+    pub sip_listen: SocketAddr,
+    openapi: OnceLock<String>,
+}
+
+impl App {
+    pub fn new(
+        cfg: Arc<Config>,
+        deps: Arc<CallDeps>,
+        admission: Arc<Admission>,
+        metrics: Option<PrometheusHandle>,
+        draining: CancellationToken,
+        tasks: TaskTracker,
+        sip_listen: SocketAddr,
+    ) -> Self {
+        let prompts = PromptStore::new(cfg.media.prompts_dir.clone());
+        Self { cfg, deps, admission, prompts, metrics, draining, tasks, sip_listen, openapi: OnceLock::new() }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "dialerd", description = "Place SIP calls, play prompts, collect DTMF. Authenticate with `Authorization: Bearer <key>` (keys from `[api] keys`)."),
+    modifiers(&BearerScheme),
+    tags((name = "calls", description = "Outbound calls"), (name = "ops", description = "Health, metrics and this document"))
+)]
+struct ApiDoc;
+
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    }
+}
+
+/// The router with state; the OpenAPI document is built alongside.
+pub fn router(app: Arc<App>) -> Router {
+    let protected = OpenApiRouter::new()
+        .routes(routes!(calls::create_call))
+        .routes(routes!(calls::get_call, calls::delete_call))
+        .route_layer(middleware::from_fn_with_state(app.clone(), require_key));
+    let public = OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(metrics)).routes(routes!(openapi));
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(protected).merge(public).split_for_parts();
+    let _ = app.openapi.set(doc.to_pretty_json().expect("the document serialises"));
+    router
+        .fallback(|| async { ApiError::NotFound { field: "path", what: "route".into() } })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed("method not allowed on this route".into()) })
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
+        .with_state(app)
+}
+
+/// Bearer keys from `[api] keys`, compared in constant time.
+async fn require_key(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim);
+    let ok = presented.is_some_and(|p| app.cfg.api.keys.iter().fold(false, |acc, k| acc | constant_time_eq(k.as_bytes(), p.as_bytes())));
+    if ok { next.run(req).await } else { ApiError::Unauthorized.into_response() }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// JSON body extractor whose every rejection is an [`ApiError`] naming the
+/// field (axum's own `Json` rejections are plain text).
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge("the body is larger than 64 KiB".into())
+            } else {
+                ApiError::BadRequest(format!("could not read the body: {e}"))
+            }
+        })?;
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(&mut de).map_err(error::json_error)?;
+        de.end().map_err(|_| ApiError::BadRequest("the body is not valid JSON: trailing characters".into()))?;
+        Ok(ApiJson(value))
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`, or `draining` while shutting down.
+    pub status: &'static str,
+    /// Calls the API can see (live and recently ended).
+    pub calls_known: usize,
+    pub sip_listen: String,
+}
+
+/// Liveness and readiness.
+#[utoipa::path(get, path = "/healthz", tag = "ops", responses(
+    (status = 200, description = "Serving", body = Health),
+    (status = 503, description = "Draining", body = Health),
+))]
+async fn healthz(State(app): State<Arc<App>>) -> (StatusCode, Json<Health>) {
+    let draining = app.draining.is_cancelled();
+    let h = Health {
+        status: if draining { "draining" } else { "ok" },
+        calls_known: app.deps.registry.len(),
+        sip_listen: app.sip_listen.to_string(),
+    };
+    (if draining { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK }, Json(h))
+}
+
+/// Prometheus metrics (text exposition format).
+#[utoipa::path(get, path = "/metrics", tag = "ops", responses(
+    (status = 200, description = "Prometheus text format", content_type = "text/plain", body = String),
+))]
+async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
+    let body = app.metrics.as_ref().map(|h| h.render()).unwrap_or_default();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body)
+}
+
+/// This document.
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "ops", responses(
+    (status = 200, description = "OpenAPI 3.1 description of every route", content_type = "application/json", body = Object),
+    (status = 500, description = "Not built", body = ErrorBody),
+))]
+async fn openapi(State(app): State<Arc<App>>) -> Response {
+    match app.openapi.get() {
+        Some(doc) => ([(header::CONTENT_TYPE, "application/json")], doc.clone()).into_response(),
+        None => ApiError::Internal("the OpenAPI document was not built".into()).into_response(),
+    }
+}

@@ -1,0 +1,331 @@
+//! The call actor: one task per call, owning its state machine, its leg
+//! (the SIP dialog handle), its RTP socket and media session, and the view
+//! the API reads. Everything else talks to it through its command channel.
+
+use super::machine::{Action, CallMachine, Event, Plan};
+use super::outcome::Outcome;
+use super::registry::{CallCommand, CallRegistry};
+use super::rtp::RtpPorts;
+use super::view::CallView;
+use crate::config::IdleMedia;
+use crate::ids::CallId;
+use crate::media::{MediaSession, StreamSeed, sdp};
+use crate::metrics as m;
+use crate::pii::Redacted;
+use crate::sip::{Credentials, InviteRequest, LegCommand, LegEvent, LegFactory, UacLeg};
+use crate::trunk::{Admission, Admitted, InvitePermit, Trunk};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info};
+
+/// What every call shares.
+pub struct CallDeps {
+    pub legs: Arc<dyn LegFactory>,
+    pub admission: Arc<Admission>,
+    pub registry: Arc<CallRegistry>,
+    pub rtp: RtpPorts,
+    pub idle: IdleMedia,
+    pub queue_timeout: Duration,
+    pub shutdown: CancellationToken,
+}
+
+/// One call as the API built it.
+pub struct CallSpec {
+    pub id: CallId,
+    pub trunk: Arc<Trunk>,
+    pub plan: Plan,
+    /// Request-URI host for the first INVITE (redirects keep it).
+    pub host: String,
+    pub from_user: String,
+    pub from_display: Option<String>,
+    /// Capacity already granted (reject mode); `None` waits in the queue.
+    pub admitted: Option<(Admitted, InvitePermit)>,
+}
+
+struct Actor {
+    id: CallId,
+    deps: Arc<CallDeps>,
+    trunk: Arc<Trunk>,
+    host: String,
+    from_user: String,
+    from_display: Option<String>,
+    machine: CallMachine,
+    view: watch::Sender<CallView>,
+    leg: Option<UacLeg>,
+    rtp: Option<UdpSocket>,
+    media: Option<MediaSession>,
+    invite: Option<InvitePermit>,
+    admitted: Option<Admitted>,
+    invite_sent_at: Option<Instant>,
+    started: bool,
+    call_id: String,
+    outcome: Option<Outcome>,
+}
+
+fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+/// Runs the call to its end. Spawned on the daemon's task tracker.
+pub async fn run(spec: CallSpec, deps: Arc<CallDeps>, view: watch::Sender<CallView>, mut commands: mpsc::Receiver<CallCommand>) {
+    let (admitted, invite) = match spec.admitted {
+        Some((a, p)) => (Some(a), Some(p)),
+        None => (None, None),
+    };
+    let mut a = Actor {
+        id: spec.id,
+        trunk: spec.trunk,
+        host: spec.host,
+        from_user: spec.from_user,
+        from_display: spec.from_display,
+        machine: CallMachine::new(spec.plan),
+        deps,
+        view,
+        leg: None,
+        rtp: None,
+        media: None,
+        invite,
+        admitted,
+        invite_sent_at: None,
+        started: false,
+        call_id: format!("{}@dialerd", uuid::Uuid::new_v4().simple()),
+        outcome: None,
+    };
+    m::call_created();
+    if a.admitted.is_none() && !a.wait_for_capacity(&mut commands).await {
+        a.apply_actions().await;
+        return a.finish();
+    }
+    match a.deps.rtp.bind().await {
+        Ok(s) => a.rtp = Some(s),
+        Err(e) => {
+            a.machine.fail(format!("no RTP port available: {e}"));
+            a.apply_actions().await;
+            return a.finish();
+        }
+    }
+    a.machine.start(now());
+    a.run_loop(&mut commands).await;
+    a.finish();
+}
+
+impl Actor {
+    /// Queue mode: retry admission until it succeeds, the queue timeout
+    /// passes, or the call is hung up. Returns whether the call may dial.
+    async fn wait_for_capacity(&mut self, commands: &mut mpsc::Receiver<CallCommand>) -> bool {
+        self.machine.queued();
+        self.apply_actions().await;
+        let deadline = tokio::time::Instant::now() + self.deps.queue_timeout;
+        loop {
+            let wait = match self.deps.admission.try_admit(self.trunk.id) {
+                Ok(a) => {
+                    self.admitted = Some(a);
+                    return true;
+                }
+                Err(refusal) => refusal.retry_after().clamp(Duration::from_millis(20), Duration::from_secs(1)),
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = tokio::time::sleep_until(deadline) => {
+                    self.machine.queue_timeout();
+                    return false;
+                }
+                Some(CallCommand::Hangup) = commands.recv() => {
+                    self.machine.hangup(now());
+                    return false;
+                }
+                _ = self.deps.shutdown.cancelled() => {
+                    self.machine.shutdown(now());
+                    return false;
+                }
+            }
+        }
+    }
+
+    async fn run_loop(&mut self, commands: &mut mpsc::Receiver<CallCommand>) {
+        let mut buf = vec![0u8; 2048];
+        let mut shutdown_seen = false;
+        loop {
+            self.apply_actions().await;
+            if self.outcome.is_some() {
+                return;
+            }
+            let deadline = [self.machine.poll_timeout(), self.media.as_ref().and_then(|m| m.poll_timeout())]
+                .into_iter()
+                .flatten()
+                .min()
+                .map(tokio::time::Instant::from_std);
+            let media_on = self.media.is_some();
+            tokio::select! {
+                ev = recv_leg(&mut self.leg) => {
+                    let ev = ev.unwrap_or(LegEvent::Ended);
+                    self.on_leg_event(&ev);
+                    self.machine.handle_leg(now(), ev);
+                }
+                r = recv_rtp(&self.rtp, &mut buf), if media_on => {
+                    if let (Ok(n), Some(media)) = (r, self.media.as_mut()) {
+                        media.handle_rtp(now(), &buf[..n]);
+                    }
+                }
+                Some(cmd) = commands.recv() => match cmd {
+                    CallCommand::Hangup => self.machine.hangup(now()),
+                },
+                _ = self.deps.shutdown.cancelled(), if !shutdown_seen => {
+                    shutdown_seen = true;
+                    self.machine.shutdown(now());
+                }
+                _ = sleep_until(deadline) => {}
+            }
+            let t = now();
+            self.machine.handle_timeout(t);
+            if let Some(media) = self.media.as_mut() {
+                media.handle_timeout(t);
+                while let Some(ev) = media.poll_event() {
+                    self.machine.handle_media(t, ev);
+                }
+            }
+            self.flush_rtp().await;
+        }
+    }
+
+    /// Set-up timing and INVITE permits follow the wire, not the machine.
+    fn on_leg_event(&mut self, ev: &LegEvent) {
+        let first_answer = matches!(ev, LegEvent::Progress { .. } | LegEvent::Answered { .. });
+        if first_answer {
+            if let Some(sent) = self.invite_sent_at.take() {
+                m::call_setup(now().saturating_duration_since(sent));
+            }
+        }
+        if !matches!(ev, LegEvent::Progress { .. }) {
+            self.invite = None; // the INVITE has its final response
+        }
+    }
+
+    async fn flush_rtp(&mut self) {
+        let (Some(media), Some(sock)) = (self.media.as_mut(), self.rtp.as_ref()) else { return };
+        while let Some(t) = media.poll_transmit() {
+            // UDP: a failed send is a lost packet, as on the wire.
+            let _ = sock.send_to(&t.packet, t.dest).await;
+        }
+    }
+
+    async fn apply_actions(&mut self) {
+        while let Some(action) = self.machine.poll_action() {
+            match action {
+                Action::Dial { user } => self.dial(user).await,
+                Action::Cancel => self.command(LegCommand::Cancel),
+                Action::Bye { reason } => self.command(LegCommand::Bye { reason }),
+                Action::StartMedia(n) => {
+                    let seed = StreamSeed { ssrc: rand::random(), seq: rand::random(), timestamp: rand::random() };
+                    self.media = Some(MediaSession::new(&n, self.deps.idle, seed, now()));
+                }
+                Action::Play(p) => {
+                    if let Some(media) = self.media.as_mut() {
+                        media.play(p, now());
+                    }
+                }
+                Action::StopMedia => {
+                    if let Some(media) = self.media.as_mut() {
+                        media.stop();
+                    }
+                }
+                Action::PauseTrunk(d) => {
+                    info!(trunk = %self.trunk.cfg.name, seconds = d.as_secs(), "trunk paused by 503 Retry-After");
+                    self.trunk.pause(d);
+                }
+                Action::Event(e) => self.record(e),
+                Action::Finished(o) => self.outcome = Some(o),
+            }
+        }
+        self.flush_rtp().await;
+    }
+
+    fn command(&self, c: LegCommand) {
+        if let Some(leg) = &self.leg {
+            leg.command(c);
+        }
+    }
+
+    async fn dial(&mut self, user: String) {
+        if self.invite.is_none() {
+            self.invite = Some(self.deps.admission.invite().await);
+        }
+        let port = self.rtp.as_ref().and_then(|s| s.local_addr().ok()).map_or(0, |a| a.port());
+        let offer = sdp::offer(self.deps.rtp.ip(), port, rand::random::<u32>() as u64, 1);
+        let cfg = &self.trunk.cfg;
+        let credentials = match (&cfg.username, &cfg.password) {
+            (Some(u), Some(p)) => Some(Credentials { username: u.clone(), password: p.clone(), realm: cfg.realm.clone() }),
+            _ => None,
+        };
+        let req = InviteRequest {
+            call: self.id,
+            call_id: self.call_id.clone(),
+            target: self.trunk.target,
+            user,
+            host: self.host.clone(),
+            from_user: self.from_user.clone(),
+            from_display: self.from_display.clone(),
+            sdp_offer: offer.into_bytes(),
+            credentials,
+        };
+        if !self.started {
+            self.started = true;
+            m::call_started(&cfg.name);
+        }
+        info!(call = %self.id, to = %Redacted(&req.user), trunk = %cfg.name, "dialling");
+        self.invite_sent_at = Some(now());
+        // A redirect replaces the previous leg, which has already ended.
+        self.leg = Some(self.deps.legs.start(req));
+    }
+
+    fn record(&self, e: Event) {
+        let at = jiff::Timestamp::now();
+        self.view.send_modify(|v| v.record(at, e));
+    }
+
+    fn finish(mut self) {
+        let o = self.outcome.take().unwrap_or_else(|| Outcome {
+            disposition: super::outcome::Disposition::Failed,
+            cause: super::outcome::Cause::TransportError,
+            by: super::outcome::HangupBy::System,
+            sip_status: None,
+            reason: Some("the call ended without an outcome".into()),
+        });
+        if let Some(media) = &self.media {
+            let s = media.stats();
+            m::rtp_packets(s.rx_packets, s.tx_packets);
+        }
+        m::call_ended(&self.trunk.cfg.name, o.disposition.as_str());
+        debug!(call = %self.id, disposition = o.disposition.as_str(), "call ended");
+        // The view goes last: whoever sees "ended" also sees the metrics.
+        let at = jiff::Timestamp::now();
+        self.view.send_modify(|v| v.finish(at, &o));
+        self.deps.registry.ended(self.id, now());
+        // Dropping the leg closes its command channel; the SIP layer
+        // finishes any transaction still open on its own.
+    }
+}
+
+async fn recv_leg(leg: &mut Option<UacLeg>) -> Option<LegEvent> {
+    match leg {
+        Some(l) => l.events.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn recv_rtp(sock: &Option<UdpSocket>, buf: &mut [u8]) -> std::io::Result<usize> {
+    match sock {
+        Some(s) => s.recv_from(buf).await.map(|(n, _)| n),
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,140 @@
+//! The table of calls the API can see: live calls (their view and command
+//! channel) and ended calls kept for `[calls] retention_s`, bounded by
+//! `retain_max` so a burst cannot exhaust memory.
+
+use super::view::{CallState, CallView};
+use crate::ids::CallId;
+use dashmap::DashMap;
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallCommand {
+    Hangup,
+}
+
+struct Entry {
+    view: watch::Receiver<CallView>,
+    commands: mpsc::Sender<CallCommand>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum HangupError {
+    NotFound,
+    AlreadyEnded,
+}
+
+pub struct CallRegistry {
+    calls: DashMap<CallId, Entry>,
+    ended: Mutex<VecDeque<(Instant, CallId)>>,
+    retention: Duration,
+    retain_max: usize,
+}
+
+impl CallRegistry {
+    pub fn new(retention: Duration, retain_max: usize) -> Self {
+        Self { calls: DashMap::new(), ended: Mutex::new(VecDeque::new()), retention, retain_max }
+    }
+
+    pub fn insert(&self, id: CallId, view: watch::Receiver<CallView>, commands: mpsc::Sender<CallCommand>) {
+        self.calls.insert(id, Entry { view, commands });
+    }
+
+    pub fn view(&self, id: &CallId) -> Option<CallView> {
+        self.calls.get(id).map(|e| e.view.borrow().clone())
+    }
+
+    pub fn hangup(&self, id: &CallId) -> Result<(), HangupError> {
+        let entry = self.calls.get(id).ok_or(HangupError::NotFound)?;
+        if entry.view.borrow().state == CallState::Ended {
+            return Err(HangupError::AlreadyEnded);
+        }
+        match entry.commands.try_send(CallCommand::Hangup) {
+            // Full: a hangup is already queued, which is what we want.
+            Ok(()) | Err(mpsc::error::TrySendError::Full(_)) => Ok(()),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(HangupError::AlreadyEnded),
+        }
+    }
+
+    /// Called by the actor when its call ended; starts the retention clock.
+    pub fn ended(&self, id: CallId, now: Instant) {
+        let mut ended = self.ended.lock().unwrap();
+        ended.push_back((now, id));
+        while ended.len() > self.retain_max {
+            if let Some((_, old)) = ended.pop_front() {
+                self.calls.remove(&old);
+            }
+        }
+    }
+
+    /// Forgets ended calls older than the retention period.
+    pub fn sweep(&self, now: Instant) -> usize {
+        let mut removed = 0;
+        let mut ended = self.ended.lock().unwrap();
+        while ended.front().is_some_and(|(at, _)| now.saturating_duration_since(*at) >= self.retention) {
+            let (_, id) = ended.pop_front().expect("checked");
+            self.calls.remove(&id);
+            removed += 1;
+        }
+        removed
+    }
+
+    pub fn len(&self) -> usize {
+        self.calls.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.calls.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn add(r: &CallRegistry) -> (CallId, watch::Sender<CallView>, mpsc::Receiver<CallCommand>) {
+        let id = CallId::new();
+        let (vt, vr) = watch::channel(CallView::new(id, "+1555".into(), "t".into()));
+        let (ct, cr) = mpsc::channel(1);
+        r.insert(id, vr, ct);
+        (id, vt, cr)
+    }
+
+    #[test]
+    fn hangup_reaches_the_actor_once_and_not_after_the_end() {
+        let r = CallRegistry::new(Duration::from_secs(3600), 10);
+        let (id, view, mut cmds) = add(&r);
+        assert_eq!(r.hangup(&id), Ok(()));
+        assert_eq!(r.hangup(&id), Ok(()), "a second request while one is queued is fine");
+        assert_eq!(cmds.try_recv(), Ok(CallCommand::Hangup));
+        view.send_modify(|v| v.state = CallState::Ended);
+        assert_eq!(r.hangup(&id), Err(HangupError::AlreadyEnded));
+        assert_eq!(r.hangup(&CallId::new()), Err(HangupError::NotFound));
+    }
+
+    #[test]
+    fn ended_calls_are_kept_for_the_retention_then_swept() {
+        let r = CallRegistry::new(Duration::from_secs(3600), 10);
+        let t0 = Instant::now();
+        let (id, _v, _c) = add(&r);
+        r.ended(id, t0);
+        assert_eq!(r.sweep(t0 + Duration::from_secs(3599)), 0);
+        assert!(r.view(&id).is_some(), "readable after the actor is gone");
+        assert_eq!(r.sweep(t0 + Duration::from_secs(3600)), 1);
+        assert!(r.view(&id).is_none());
+    }
+
+    #[test]
+    fn retain_max_evicts_the_oldest() {
+        let r = CallRegistry::new(Duration::from_secs(3600), 2);
+        let ids: Vec<CallId> = (0..3).map(|_| add(&r)).map(|(id, ..)| id).collect();
+        for id in &ids {
+            r.ended(*id, Instant::now());
+        }
+        assert!(r.view(&ids[0]).is_none());
+        assert!(r.view(&ids[2]).is_some());
+        assert_eq!(r.len(), 2);
+    }
+}

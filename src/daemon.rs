@@ -1,0 +1,140 @@
+//! Start-up and ordered shutdown.
+//!
+//! Start: metrics, data dir, trunks, SIP endpoint, HTTP API, then "ready".
+//! Stop (SIGTERM/SIGINT): the API refuses new calls (503) → every call is
+//! told to end (CANCEL/BYE) → calls get `[calls] hangup_deadline_s` to
+//! finish → HTTP and SIP stop → exit.
+
+use crate::api::{self, App};
+use crate::call::actor::CallDeps;
+use crate::call::registry::CallRegistry;
+use crate::call::rtp::RtpPorts;
+use crate::config::Config;
+use crate::sip::{SipEndpoint, SipSettings};
+use crate::trunk::Admission;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{info, warn};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error("cannot create the data directory {0}: {1}")]
+    DataDir(std::path::PathBuf, std::io::Error),
+    #[error(transparent)]
+    Trunk(#[from] crate::trunk::ResolveError),
+    #[error(transparent)]
+    Sip(#[from] crate::sip::SipError),
+    #[error("cannot listen for HTTP on {0}: {1}")]
+    Http(SocketAddr, std::io::Error),
+    #[error("metrics: {0}")]
+    Metrics(String),
+}
+
+/// Addresses the daemon actually bound (port 0 in config picks one).
+#[derive(Debug, Clone, Copy)]
+pub struct Bound {
+    pub sip: SocketAddr,
+    pub http: SocketAddr,
+}
+
+/// Runs until `stop` resolves, then shuts down in order.
+pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnOnce(Bound)) -> Result<(), DaemonError> {
+    let metrics = crate::metrics::install().map_err(|e| DaemonError::Metrics(e.to_string()))?;
+    std::fs::create_dir_all(&cfg.storage.data_dir).map_err(|e| DaemonError::DataDir(cfg.storage.data_dir.clone(), e))?;
+    let cfg = Arc::new(cfg);
+
+    let admission = Arc::new(Admission::resolve(&cfg.trunks, cfg.sip.max_invites_in_flight, cfg.calls.max_active).await?);
+    let infra = TaskTracker::new();
+    let calls = TaskTracker::new();
+    let sip_stop = CancellationToken::new();
+    let sip = SipEndpoint::start(
+        SipSettings {
+            listen: cfg.sip.listen,
+            user_agent: cfg.sip.user_agent.clone(),
+            t1: cfg.sip.t1,
+            t2: cfg.sip.t2,
+            t4: cfg.sip.t4,
+            recv_buffer_bytes: cfg.sip.recv_buffer_bytes,
+            send_buffer_bytes: cfg.sip.send_buffer_bytes,
+            trunk_ips: admission.trunk_ips(),
+        },
+        sip_stop.clone(),
+        infra.clone(),
+    )
+    .await?;
+    let granted = sip.granted_buffers();
+    if granted.recv < cfg.sip.recv_buffer_bytes || granted.send < cfg.sip.send_buffer_bytes {
+        warn!(
+            asked_recv = cfg.sip.recv_buffer_bytes,
+            got_recv = granted.recv,
+            asked_send = cfg.sip.send_buffer_bytes,
+            got_send = granted.send,
+            "the kernel capped the SIP socket buffers (raise net.core.rmem_max / wmem_max)"
+        );
+    }
+
+    let calls_stop = CancellationToken::new();
+    let registry = Arc::new(CallRegistry::new(cfg.calls.retention, cfg.calls.retain_max));
+    let deps = Arc::new(CallDeps {
+        legs: Arc::new(sip.clone()),
+        admission: admission.clone(),
+        registry: registry.clone(),
+        rtp: RtpPorts::new(cfg.media_ip(), cfg.media.rtp_port_min, cfg.media.rtp_port_max),
+        idle: cfg.media.idle,
+        queue_timeout: cfg.calls.queue_timeout,
+        shutdown: calls_stop.clone(),
+    });
+    let draining = CancellationToken::new();
+    let app = Arc::new(App::new(cfg.clone(), deps, admission, Some(metrics.clone()), draining.clone(), calls.clone(), sip.local_addr()));
+    let listener = tokio::net::TcpListener::bind(cfg.api.listen).await.map_err(|e| DaemonError::Http(cfg.api.listen, e))?;
+    let http_addr = listener.local_addr().map_err(|e| DaemonError::Http(cfg.api.listen, e))?;
+    let http_stop = CancellationToken::new();
+    let http = {
+        let stop = http_stop.clone();
+        let router = api::router(app);
+        infra.spawn(async move {
+            if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(stop.cancelled_owned()).await {
+                warn!(error = %e, "HTTP server stopped");
+            }
+        })
+    };
+    infra.spawn(housekeeping(registry.clone(), metrics, sip_stop.clone()));
+
+    let bound = Bound { sip: sip.local_addr(), http: http_addr };
+    info!(sip = %bound.sip, http = %bound.http, trunks = cfg.trunks.len(), "dialerd ready");
+    on_ready(bound);
+
+    stop.await;
+    info!("draining: refusing new calls, ending active calls");
+    draining.cancel();
+    calls_stop.cancel();
+    calls.close();
+    if tokio::time::timeout(cfg.calls.hangup_deadline, calls.wait()).await.is_err() {
+        warn!(deadline_s = cfg.calls.hangup_deadline.as_secs_f64(), "calls did not end before the deadline; stopping anyway");
+    }
+    http_stop.cancel();
+    let _ = tokio::time::timeout(Duration::from_secs(5), http).await;
+    sip_stop.cancel();
+    infra.close();
+    let _ = tokio::time::timeout(Duration::from_secs(2), infra.wait()).await;
+    info!(dialogs_left = sip.dialog_count(), "dialerd stopped");
+    Ok(())
+}
+
+/// Retention sweep and metrics upkeep.
+async fn housekeeping(registry: Arc<CallRegistry>, metrics: metrics_exporter_prometheus::PrometheusHandle, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {
+                registry.sweep(std::time::Instant::now());
+                metrics.run_upkeep();
+            }
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! End-to-end: the real dialerd binary against SIPp carriers on loopback.
+//! Each test asserts the API's view of the call and SIPp's own counts.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+use std::time::Duration;
+
+const T: Duration = Duration::from_secs(20);
+
+#[test]
+fn answered_call_receives_an_rfc4733_digit() {
+    let sipp = Sipp::uas("answer_dtmf.xml", 1);
+    let d = Daemon::start(sipp.port, Opts::default());
+    let id = d.call(call_body(json!({"gather": {"max_digits": 1, "timeout_s": 10}})));
+    let v = d.wait_ended(&id, T);
+    assert_eq!(v["disposition"], "answered", "{v:#}");
+    assert_eq!(v["digits"], "1");
+    assert_eq!(v["sip_status"], 200);
+    assert_eq!(v["hangup_by"], "local");
+    let types: Vec<&str> = v["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["dialing", "ringing", "answered", "dtmf", "hangup"], "{v:#}");
+    assert_eq!(v["events"][3]["digit"], "1");
+    assert_eq!(v["events"][4]["cause"], "gather_complete");
+    assert!(v["duration_ms"].as_u64().is_some());
+    assert_sipp(&sipp.wait(T), 1);
+    assert!(d.metric("dialerd_rtp_packets_total", "direction=\"in\"") >= 1.0, "DTMF packets counted");
+    assert_eq!(d.metric("dialerd_calls_ended_total", "disposition=\"answered\""), 1.0);
+}
+
+#[test]
+fn busy_here_is_busy() {
+    let sipp = Sipp::uas("busy.xml", 1);
+    let d = Daemon::start(sipp.port, Opts::default());
+    let id = d.call(call_body(json!({})));
+    let v = d.wait_ended(&id, T);
+    assert_eq!(v["disposition"], "busy", "{v:#}");
+    assert_eq!(v["sip_status"], 486);
+    assert_eq!(v["reason"], "Busy Here");
+    assert_eq!(v["hangup_by"], "remote");
+    assert!(v["duration_ms"].is_null());
+    assert_sipp(&sipp.wait(T), 1);
+}
+
+#[test]
+fn ring_no_answer_is_cancelled_at_the_timeout() {
+    let sipp = Sipp::uas("no_answer.xml", 1);
+    let d = Daemon::start(sipp.port, Opts::default());
+    let started = std::time::Instant::now();
+    let id = d.call(call_body(json!({"no_answer_timeout_s": 1})));
+    d.wait_state(&id, "ringing", T);
+    let v = d.wait_ended(&id, T);
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(950) && took < Duration::from_secs(5), "ended after {took:?}");
+    assert_eq!(v["disposition"], "no_answer", "{v:#}");
+    assert_eq!(v["sip_status"], 487);
+    assert_eq!(v["hangup_by"], "system");
+    assert_sipp(&sipp.wait(T), 1);
+}
+
+#[test]
+fn www_auth_challenge_is_answered_with_a_digest_sipp_verifies() {
+    let sipp = Sipp::uas("auth_401.xml", 1);
+    let d = Daemon::start(sipp.port, Opts { trunk: "username = \"alice\"\npassword = \"secret\"".into(), ..Opts::default() });
+    let id = d.call(call_body(json!({})));
+    let v = d.wait_ended(&id, T);
+    assert_eq!(v["disposition"], "answered", "{v:#}");
+    assert_sipp(&sipp.wait(T), 1);
+}
+
+#[test]
+fn proxy_auth_challenge_is_answered_once() {
+    let sipp = Sipp::uas("auth_407.xml", 1);
+    let d = Daemon::start(sipp.port, Opts { trunk: "username = \"alice\"\npassword = \"secret\"".into(), ..Opts::default() });
+    let id = d.call(call_body(json!({})));
+    let v = d.wait_ended(&id, T);
+    assert_eq!(v["disposition"], "answered", "{v:#}");
+    assert_eq!(v["events"][1]["codec"], "PCMA");
+    let r = sipp.wait(T);
+    assert_sipp(&r, 1);
+    // Recompute the digest SIPp received (RFC 2617 §3.2.2, qop=auth).
+    let header = r.messages.lines().find(|l| l.starts_with("Proxy-Authorization:")).expect("a Proxy-Authorization header");
+    let field = |name: &str| {
+        let start = header.find(&format!("{name}=")).unwrap_or_else(|| panic!("{name} in {header}")) + name.len() + 1;
+        let rest = &header[start..];
+        let rest = rest.strip_prefix('"').map_or(rest.split([',', ' ']).next().unwrap(), |q| q.split('"').next().unwrap());
+        rest.to_string()
+    };
+    let md5 = |s: String| md5_hex(s.as_bytes());
+    let ha1 = md5(format!("alice:sipp.test:secret"));
+    let ha2 = md5(format!("INVITE:{}", field("uri")));
+    let expected = md5(format!("{ha1}:{}:{}:{}:auth:{ha2}", field("nonce"), field("nc"), field("cnonce")));
+    assert_eq!(field("response"), expected, "{header}");
+    assert_eq!(field("opaque"), "op4que");
+}
+
+fn md5_hex(data: &[u8]) -> String {
+    use md5::Digest;
+    md5::Md5::digest(data).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn wrong_password_ends_as_the_challenge() {
+    // SIPp stops at the bad digest; dialerd must not loop on challenges.
+    let sipp = Sipp::uas("auth_401.xml", 1);
+    let d = Daemon::start(sipp.port, Opts { trunk: "username = \"alice\"\npassword = \"wrong\"".into(), ..Opts::default() });
+    let id = d.call(call_body(json!({})));
+    let v = d.wait_ended(&id, T);
+    assert_ne!(v["disposition"], "answered", "{v:#}");
+    let r = sipp.wait(T);
+    assert_eq!(r.successful, 0, "{}", r.output);
+}
+
+#[test]
+fn callee_hangs_up() {
+    let sipp = Sipp::uas("callee_bye.xml", 1);
+    let d = Daemon::start(sipp.port, Opts::default());
+    let id = d.call(call_body(json!({"prompt": "welcome.wav"})));
+    let v = d.wait_ended(&id, T);
+    assert_eq!(v["disposition"], "answered", "{v:#}");
+    assert_eq!(v["hangup_by"], "remote");
+    let d_ms = v["duration_ms"].as_u64().unwrap();
+    assert!((600..3000).contains(&d_ms), "duration {d_ms}");
+    assert_eq!(v["events"].as_array().unwrap().last().unwrap()["cause"], "remote_bye");
+    assert_sipp(&sipp.wait(T), 1);
+    assert!(d.metric("dialerd_rtp_packets_total", "direction=\"out\"") >= 25.0, "the prompt was sent as RTP");
+}
+
+#[test]
+fn service_unavailable_pauses_the_trunk_for_retry_after() {
+    let sipp = Sipp::uas("unavailable.xml", 1);
+    let d = Daemon::start(sipp.port, Opts::default());
+    let id = d.call(call_body(json!({})));
+    let v = d.wait_ended(&id, T);
+    assert_eq!(v["disposition"], "failed", "{v:#}");
+    assert_eq!(v["sip_status"], 503);
+    let (status, body, retry) = d.post_call_full(call_body(json!({})));
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["error"]["field"], "trunk");
+    let retry: u64 = retry.expect("Retry-After").parse().unwrap();
+    assert!((25..=30).contains(&retry), "Retry-After {retry}");
+    assert_eq!(d.metric("dialerd_trunk_paused", "trunk=\"sipp\""), 1.0);
+    assert_eq!(d.metric("dialerd_calls_refused_total", "reason=\"trunk_paused\""), 1.0);
+    assert_sipp(&sipp.wait(T), 1);
+}
+
+#[test]
+fn no_common_codec_fails_with_bye() {
+    let sipp = Sipp::uas("no_common_codec.xml", 1);
+    let d = Daemon::start(sipp.port, Opts::default());
+    let id = d.call(call_body(json!({})));
+    let v = d.wait_ended(&id, T);
+    assert_eq!(v["disposition"], "failed", "{v:#}");
+    assert!(v["reason"].as_str().unwrap().contains("no common codec"), "{v:#}");
+    assert_eq!(v["hangup_by"], "system");
+    assert_sipp(&sipp.wait(T), 1);
+}

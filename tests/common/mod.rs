@@ -1,0 +1,408 @@
+//! End-to-end test harness: the real `dialerd` binary, real SIPp peers,
+//! loopback only. Every helper fails loudly: a missing `sipp` is a test
+//! failure (run `scripts/test`, which installs it), never a silent skip.
+#![allow(dead_code)]
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::time::{Duration, Instant};
+
+pub const KEY: &str = "test-key-0123456789";
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn scenario(name: &str) -> PathBuf {
+    repo().join("tests/sipp").join(name)
+}
+
+/// Four consecutive free UDP ports (SIPp's media port takes p..p+3: audio
+/// and video RTP/RTCP), from a per-process range so parallel tests and test
+/// binaries rarely race for the same ones.
+pub fn free_udp_port() -> u16 {
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let base = 20_000 + (std::process::id() % 90) as u16 * 100;
+    loop {
+        let p = base + NEXT.fetch_add(4, Ordering::Relaxed) % 100;
+        if (p..p + 4).all(|q| !udp_port_bound(q)) {
+            return p;
+        }
+    }
+}
+
+pub fn sipp_binary() -> &'static str {
+    let ok = Command::new("sipp").arg("-v").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok();
+    assert!(ok, "sipp is not installed: run scripts/test (it installs Debian's sip-tester)");
+    "sipp"
+}
+
+pub struct Daemon {
+    child: Child,
+    pub sip: SocketAddr,
+    pub http: SocketAddr,
+    pub dir: tempfile::TempDir,
+    log: PathBuf,
+    agent: ureq::Agent,
+}
+
+/// Options for the generated configuration.
+#[derive(Default, Clone)]
+pub struct Opts {
+    /// Extra lines for the `[[trunks]]` table.
+    pub trunk: String,
+    /// Extra lines for `[calls]`.
+    pub calls: String,
+    /// Extra lines for `[sip]`.
+    pub sip: String,
+    /// Extra lines for `[media]`.
+    pub media: String,
+    /// Whole extra tables appended at the end (e.g. more trunks).
+    pub tail: String,
+}
+
+impl Daemon {
+    pub fn start(trunk_port: u16, opts: Opts) -> Daemon {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = format!(
+            r#"
+[log]
+format = "json"
+level = "info,dialerd=debug"
+[sip]
+listen = "127.0.0.1:0"
+t1_ms = 50
+{sip}
+[api]
+listen = "127.0.0.1:0"
+keys = ["{KEY}"]
+[storage]
+data_dir = "{data}"
+[media]
+prompts_dir = "{prompts}"
+rtp_port_min = 30000
+rtp_port_max = 39999
+{media}
+[calls]
+hangup_deadline_s = 3
+{calls}
+[[trunks]]
+name = "sipp"
+address = "127.0.0.1:{trunk_port}"
+caller_id = "+15550100"
+caller_name = "Test Caller"
+max_cps = 1000
+max_concurrent = 1000
+{trunk}
+{tail}
+"#,
+            sip = opts.sip,
+            data = dir.path().join("var").display(),
+            prompts = repo().join("dialplans/prompts").display(),
+            media = opts.media,
+            calls = opts.calls,
+            trunk = opts.trunk,
+            tail = opts.tail,
+        );
+        let path = dir.path().join("dialerd.toml");
+        std::fs::write(&path, cfg).unwrap();
+        Self::spawn(dir, &path)
+    }
+
+    fn spawn(dir: tempfile::TempDir, config: &Path) -> Daemon {
+        let log = dir.path().join("dialerd.log");
+        let child = Command::new(env!("CARGO_BIN_EXE_dialerd"))
+            .arg("--config")
+            .arg(config)
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start dialerd");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let (sip, http) = loop {
+            if let Some(found) = ready_line(&log) {
+                break found;
+            }
+            assert!(Instant::now() < deadline, "dialerd did not become ready:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(10)))
+            .build()
+            .into();
+        Daemon { child, sip, http, dir, log, agent }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.http, path)
+    }
+
+    /// POST /v1/calls; returns (status, body).
+    pub fn post_call(&self, body: Value) -> (u16, Value) {
+        let (s, b, _) = self.post_call_full(body);
+        (s, b)
+    }
+
+    pub fn post_call_full(&self, body: Value) -> (u16, Value, Option<String>) {
+        let mut resp = self
+            .agent
+            .post(&self.url("/v1/calls"))
+            .header("Authorization", &format!("Bearer {KEY}"))
+            .send_json(&body)
+            .expect("POST /v1/calls");
+        let retry = resp.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string());
+        (resp.status().as_u16(), resp.body_mut().read_json().unwrap_or(Value::Null), retry)
+    }
+
+    /// Places a call and returns its id, asserting 201.
+    pub fn call(&self, body: Value) -> String {
+        let (status, v) = self.post_call(body);
+        assert_eq!(status, 201, "POST /v1/calls: {v}");
+        v["id"].as_str().unwrap().to_string()
+    }
+
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        let mut resp = self.agent.get(&self.url(path)).header("Authorization", &format!("Bearer {KEY}")).call().unwrap();
+        (resp.status().as_u16(), resp.body_mut().read_json().unwrap_or(Value::Null))
+    }
+
+    pub fn get_text(&self, path: &str) -> String {
+        self.agent.get(&self.url(path)).call().unwrap().body_mut().read_to_string().unwrap()
+    }
+
+    pub fn delete(&self, path: &str) -> (u16, Value) {
+        let mut resp = self.agent.delete(&self.url(path)).header("Authorization", &format!("Bearer {KEY}")).call().unwrap();
+        (resp.status().as_u16(), resp.body_mut().read_json().unwrap_or(Value::Null))
+    }
+
+    pub fn call_view(&self, id: &str) -> Value {
+        let (status, v) = self.get(&format!("/v1/calls/{id}"));
+        assert_eq!(status, 200, "GET call {id}: {v}");
+        v
+    }
+
+    /// Polls until the call has the given state.
+    pub fn wait_state(&self, id: &str, state: &str, timeout: Duration) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let v = self.call_view(id);
+            if v["state"] == state {
+                return v;
+            }
+            assert!(Instant::now() < deadline, "call {id} never reached {state}: {v:#}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn wait_ended(&self, id: &str, timeout: Duration) -> Value {
+        self.wait_state(id, "ended", timeout)
+    }
+
+    /// A metric's value summed over the label sets that contain `labels`.
+    pub fn metric(&self, name: &str, labels: &str) -> f64 {
+        metric_value(&self.get_text("/metrics"), name, labels)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGTERM, then wait for exit; returns the exit status.
+    pub fn terminate(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status().unwrap();
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "dialerd did not exit after SIGTERM:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn alive(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            let log = self.log();
+            let tail: Vec<&str> = log.lines().rev().take(60).collect();
+            eprintln!("---- dialerd log (last 60 lines) ----");
+            for l in tail.iter().rev() {
+                eprintln!("{l}");
+            }
+        }
+    }
+}
+
+fn ready_line(log: &Path) -> Option<(SocketAddr, SocketAddr)> {
+    let f = std::fs::File::open(log).ok()?;
+    for line in BufReader::new(f).lines().map_while(Result::ok) {
+        if let Ok(v) = serde_json::from_str::<Value>(&line) {
+            if v["message"] == "dialerd ready" {
+                return Some((v["sip"].as_str()?.parse().ok()?, v["http"].as_str()?.parse().ok()?));
+            }
+        }
+    }
+    None
+}
+
+pub fn metric_value(text: &str, name: &str, labels: &str) -> f64 {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
+        .filter(|l| labels.split(',').filter(|s| !s.is_empty()).all(|lab| l.contains(lab)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// A SIPp process playing one scenario.
+pub struct Sipp {
+    child: Child,
+    pub port: u16,
+    pub media_port: u16,
+    stat: PathBuf,
+    out: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+#[derive(Debug)]
+pub struct SippResult {
+    pub exit: Option<i32>,
+    pub successful: u64,
+    pub failed: u64,
+    pub output: String,
+    /// Every message SIPp sent and received (`-trace_msg`).
+    pub messages: String,
+}
+
+impl Sipp {
+    /// A UAS on a free port answering `calls` calls with `scenario_file`.
+    pub fn uas(scenario_file: &str, calls: u32) -> Sipp {
+        Self::uas_with(scenario_file, calls, &[])
+    }
+
+    pub fn uas_with(scenario_file: &str, calls: u32, extra: &[&str]) -> Sipp {
+        let port = free_udp_port();
+        let media_port = free_udp_port();
+        let dir = tempfile::tempdir().unwrap();
+        let stat = dir.path().join("stat.csv");
+        let out = dir.path().join("sipp.out");
+        let mut cmd = Command::new(sipp_binary());
+        cmd.arg("-sf")
+            .arg(scenario(scenario_file))
+            .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-mi", "127.0.0.1", "-mp", &media_port.to_string()])
+            .args(["-m", &calls.to_string(), "-nostdin", "-trace_stat", "-stf"])
+            .arg(&stat)
+            .args(["-fd", "1", "-timeout", "60s", "-trace_err", "-error_file"])
+            .arg(dir.path().join("errors.log"))
+            .args(["-trace_msg", "-message_file"])
+            .arg(dir.path().join("messages.log"))
+            .args(extra)
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(Stdio::null());
+        let mut child = cmd.spawn().expect("start sipp");
+        // SIPp binds within a few ms; give it a moment so the first INVITE
+        // does not race the bind.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !udp_port_bound(port) {
+            if Instant::now() > deadline || child_exited(&mut child) {
+                panic!("sipp did not bind port {port}:\n{}", std::fs::read_to_string(&out).unwrap_or_default()
+                    + &std::fs::read_to_string(dir.path().join("errors.log")).unwrap_or_default());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Sipp { child, port, media_port, stat, out, _dir: dir }
+    }
+
+    /// Waits for SIPp to finish its calls and reads its own counters.
+    pub fn wait(mut self, timeout: Duration) -> SippResult {
+        let deadline = Instant::now() + timeout;
+        let exit = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s.code();
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let (successful, failed) = read_stat(&self.stat);
+        let mut output = std::fs::read_to_string(&self.out).unwrap_or_default();
+        if let Ok(errors) = std::fs::read_to_string(self._dir.path().join("errors.log")) {
+            output.push_str("\n--- sipp errors ---\n");
+            output.push_str(&errors);
+        }
+        let messages = std::fs::read_to_string(self._dir.path().join("messages.log")).unwrap_or_default();
+        SippResult { exit, successful, failed, output, messages }
+    }
+}
+
+impl Drop for Sipp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn read_stat(path: &Path) -> (u64, u64) {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut lines = text.lines();
+    let Some(header) = lines.next() else { return (0, 0) };
+    let Some(last) = text.lines().filter(|l| !l.is_empty()).last() else { return (0, 0) };
+    let cols: Vec<&str> = header.split(';').collect();
+    let vals: Vec<&str> = last.split(';').collect();
+    let get = |name: &str| cols.iter().position(|c| *c == name).and_then(|i| vals.get(i)).and_then(|v| v.parse().ok()).unwrap_or(0);
+    (get("SuccessfulCall(C)"), get("FailedCall(C)"))
+}
+
+/// The standard body for a call to the SIPp trunk.
+pub fn call_body(extra: Value) -> Value {
+    let mut b = json!({"to": "+15551234567", "trunk": "sipp"});
+    if let (Some(b), Some(e)) = (b.as_object_mut(), extra.as_object()) {
+        for (k, v) in e {
+            b.insert(k.clone(), v.clone());
+        }
+    }
+    b
+}
+
+/// Asserts SIPp saw exactly `ok` successful and no failed calls.
+pub fn assert_sipp(r: &SippResult, ok: u64) {
+    assert_eq!((r.successful, r.failed), (ok, 0), "SIPp counts (exit {:?}):\n{}", r.exit, r.output);
+    assert_eq!(r.exit, Some(0), "SIPp exit code:\n{}", r.output);
+}
+
+fn child_exited(child: &mut Child) -> bool {
+    matches!(child.try_wait(), Ok(Some(_)))
+}
+
+/// Whether some process has bound UDP `port` (read from /proc, so the
+/// check itself never takes the port).
+pub fn udp_port_bound(port: u16) -> bool {
+    let needle = format!(":{port:04X} ");
+    ["/proc/net/udp", "/proc/net/udp6"].iter().any(|f| {
+        std::fs::read_to_string(f).unwrap_or_default().lines().skip(1).any(|l| {
+            l.split_whitespace().nth(1).is_some_and(|local| format!("{local} ").ends_with(&needle))
+        })
+    })
+}
