@@ -61,6 +61,7 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
             recv_buffer_bytes: cfg.sip.recv_buffer_bytes,
             send_buffer_bytes: cfg.sip.send_buffer_bytes,
             trunk_ips: admission.trunk_ips(),
+            strict_parsing: cfg.sip.strict_parsing,
         },
         sip_stop.clone(),
         infra.clone(),

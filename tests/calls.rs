@@ -156,3 +156,86 @@ fn no_common_codec_fails_with_bye() {
     assert_eq!(v["hangup_by"], "system");
     assert_sipp(&sipp.wait(T), 1);
 }
+
+#[test]
+fn redirect_is_followed_through_the_same_trunk() {
+    let sipp = Sipp::uas("redirect.xml", 1);
+    let d = Daemon::start(sipp.port, Opts::default());
+    let id = d.call(call_body(json!({})));
+    let v = d.wait_ended(&id, T);
+    assert_eq!(v["disposition"], "answered", "{v:#}");
+    let types: Vec<&str> = v["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["dialing", "redirected", "answered", "hangup"], "{v:#}");
+    assert_eq!(v["events"][1]["sip_status"], 302);
+    assert_sipp(&sipp.wait(T), 1);
+}
+
+#[test]
+fn answer_crossing_cancel_is_acked_then_byed() {
+    let sipp = Sipp::uas("cancel_race.xml", 1);
+    let d = Daemon::start(sipp.port, Opts::default());
+    let id = d.call(call_body(json!({})));
+    d.wait_state(&id, "ringing", T);
+    let (status, _) = d.delete(&format!("/v1/calls/{id}"));
+    assert_eq!(status, 202);
+    let v = d.wait_ended(&id, T);
+    assert_eq!(v["disposition"], "canceled", "{v:#}");
+    assert_eq!(v["hangup_by"], "local");
+    // SIPp only succeeds if it got the ACK and then the BYE.
+    assert_sipp(&sipp.wait(T), 1);
+}
+
+#[test]
+fn delete_ends_ringing_and_answered_calls() {
+    // Ringing: CANCEL.
+    let sipp = Sipp::uas("no_answer.xml", 1);
+    let d = Daemon::start(sipp.port, Opts::default());
+    let id = d.call(call_body(json!({})));
+    d.wait_state(&id, "ringing", T);
+    assert_eq!(d.delete(&format!("/v1/calls/{id}")).0, 202);
+    let v = d.wait_ended(&id, T);
+    assert_eq!((v["disposition"].as_str(), v["sip_status"].as_u64()), (Some("canceled"), Some(487)), "{v:#}");
+    assert_sipp(&sipp.wait(T), 1);
+    let (status, body) = d.delete(&format!("/v1/calls/{id}"));
+    assert_eq!(status, 409, "{body}");
+
+    // Answered (prompt still playing): BYE.
+    let sipp = Sipp::uas("answer_wait_bye.xml", 1);
+    let d = Daemon::start(sipp.port, Opts::default());
+    let id = d.call(call_body(json!({"prompt": "welcome.wav"})));
+    d.wait_state(&id, "answered", T);
+    assert_eq!(d.delete(&format!("/v1/calls/{id}")).0, 202);
+    let v = d.wait_ended(&id, T);
+    assert_eq!(v["disposition"], "answered", "{v:#}");
+    assert_eq!(v["hangup_by"], "local");
+    assert_eq!(v["events"].as_array().unwrap().last().unwrap()["cause"], "api_hangup");
+    assert_eq!(v["events"][2]["codec"], "PCMA", "the answer's first codec wins");
+    assert_sipp(&sipp.wait(T), 1);
+}
+
+#[test]
+fn max_duration_hangs_up_answered_calls() {
+    let sipp = Sipp::uas("answer_wait_bye.xml", 1);
+    let d = Daemon::start(sipp.port, Opts::default());
+    let id = d.call(call_body(json!({"prompt": "welcome.wav", "max_duration_s": 1})));
+    let v = d.wait_ended(&id, T);
+    assert_eq!(v["hangup_by"], "system", "{v:#}");
+    assert_eq!(v["events"].as_array().unwrap().last().unwrap()["cause"], "max_duration");
+    let ms = v["duration_ms"].as_u64().unwrap();
+    assert!((950..2500).contains(&ms), "duration {ms}");
+    assert_sipp(&sipp.wait(T), 1);
+}
+
+#[test]
+fn ok_without_contact_fails_cleanly() {
+    let sipp = Sipp::uas("ok_without_contact.xml", 1);
+    let mut d = Daemon::start(sipp.port, Opts::default());
+    let id = d.call(call_body(json!({})));
+    let v = d.wait_ended(&id, T);
+    assert_eq!(v["disposition"], "failed", "{v:#}");
+    assert!(v["reason"].as_str().unwrap().contains("Contact"), "{v:#}");
+    let r = sipp.wait(T);
+    // Known limit of rsipstack 0.7.14 (docs/sip-stack.md): no ACK is sent.
+    assert_eq!((r.successful, r.failed), (0, 1), "{}", r.output);
+    assert!(d.alive());
+}

@@ -48,6 +48,8 @@ pub struct SipConfig {
     pub send_buffer_bytes: usize,
     /// Admission control: INVITE transactions awaiting a final response.
     pub max_invites_in_flight: usize,
+    /// Answer requests that break RFC 3261 grammar with 400 (RFC 4475).
+    pub strict_parsing: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -227,6 +229,7 @@ impl Config {
             recv_buffer_bytes: r.integer("recv_buffer_bytes", 4 << 20, 0, 1 << 30) as usize,
             send_buffer_bytes: r.integer("send_buffer_bytes", 4 << 20, 0, 1 << 30) as usize,
             max_invites_in_flight: r.integer("max_invites_in_flight", 20_000, 1, 1_000_000) as usize,
+            strict_parsing: r.boolean("strict_parsing", true),
         };
         if sip.t2 < sip.t1 {
             r.problem("t2_ms", "must not be smaller than t1_ms (RFC 3261 §17.1.2.2)");

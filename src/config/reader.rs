@@ -157,6 +157,18 @@ impl<'a> Reader<'a> {
         Duration::from_secs_f64(self.number(name, default_s, min, max))
     }
 
+    pub fn boolean(&mut self, name: &str, default: bool) -> bool {
+        match self.raw(name) {
+            None => default,
+            Some(Value::Bool(b)) => *b,
+            Some(Value::String(s)) if s == "true" || s == "false" => s == "true",
+            Some(_) => {
+                self.problem(name, "expected true or false");
+                default
+            }
+        }
+    }
+
     /// One of a fixed set of words.
     pub fn choice<T: Copy>(&mut self, name: &str, default: T, options: &[(&str, T)]) -> T {
         let Some(text) = self.opt_string(name) else { return default };

@@ -29,6 +29,8 @@ pub struct SipSettings {
     pub send_buffer_bytes: usize,
     /// Source IPs allowed to send us INVITEs (the trunks').
     pub trunk_ips: HashSet<IpAddr>,
+    /// Refuse requests that break RFC 3261 grammar (see `wire.rs`).
+    pub strict_parsing: bool,
 }
 
 pub(crate) struct Shared {
@@ -53,7 +55,8 @@ pub struct SipEndpoint {
 impl SipEndpoint {
     /// Binds the socket and starts the stack and the router on `tasks`.
     pub async fn start(s: SipSettings, cancel: CancellationToken, tasks: TaskTracker) -> Result<Self, SipError> {
-        let (socket, granted) = CountingSocket::bind(s.listen, s.recv_buffer_bytes, s.send_buffer_bytes)
+        let (socket, granted) =
+            CountingSocket::bind(s.listen, s.recv_buffer_bytes, s.send_buffer_bytes, s.trunk_ips.clone(), s.strict_parsing)
             .map_err(|e| SipError::Bind(s.listen, e))?;
         let local = socket.local_addr().map_err(|e| SipError::Bind(s.listen, e))?;
         let transport = TransportLayer::new(cancel.child_token());

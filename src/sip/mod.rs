@@ -9,9 +9,11 @@
 pub mod digest;
 mod endpoint;
 pub mod leg;
+pub mod policy;
 mod router;
 pub mod socket;
 mod uac;
+pub mod wire;
 
 pub use endpoint::{SipEndpoint, SipSettings};
 pub use leg::{Credentials, InviteRequest, LegCommand, LegEvent, LegFactory, UacLeg};

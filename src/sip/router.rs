@@ -7,6 +7,7 @@
 //! that parse but break RFC 3261 rules → 400/416/420/415.
 
 use super::endpoint::Shared;
+use super::policy;
 use crate::metrics as m;
 use rsipstack::sip::prelude::HeadersExt;
 use rsipstack::sip::{Header, Method, Request, StatusCode};
@@ -17,8 +18,6 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
-
-const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE";
 
 pub(super) async fn run(
     shared: Arc<Shared>,
@@ -34,6 +33,11 @@ pub(super) async fn run(
         if let Some((status, reason, extra)) = check(&tx.original) {
             m::sip_rejected(reason);
             reply(&shared, tx, status, extra);
+            continue;
+        }
+        // §17.1.1.3: ACK is never answered; the transaction layer absorbs
+        // the ones it knows, the rest are strays.
+        if tx.original.method == Method::Ack {
             continue;
         }
         let in_dialog = tx.original.to_header().ok().and_then(|t| t.tag().ok().flatten()).is_some();
@@ -53,34 +57,26 @@ pub(super) async fn run(
             }
             continue;
         }
-        match tx.original.method {
-            Method::Options => reply(
-                &shared,
-                tx,
-                StatusCode::OK,
-                vec![Header::Allow(ALLOW.into()), Header::Accept("application/sdp".into())],
-            ),
-            Method::Invite => {
-                let source = tx.connection.as_ref().and_then(|c| c.get_remote_addr()).and_then(|a| a.get_socketaddr().ok());
-                if source.is_none_or(|s| !trunk_ips.contains(&s.ip())) {
-                    m::sip_rejected("not_a_trunk");
-                    debug!(?source, "INVITE from a source that is not a trunk");
-                    reply(&shared, tx, StatusCode::Forbidden, vec![]);
-                } else {
-                    m::sip_rejected("no_inbound_route");
-                    reply(&shared, tx, StatusCode::TemporarilyUnavailable, vec![]);
-                }
-            }
-            Method::Bye => {
-                m::sip_rejected("unknown_dialog");
-                reply(&shared, tx, StatusCode::CallTransactionDoesNotExist, vec![]);
-            }
-            Method::Ack | Method::Cancel => {}
-            _ => {
-                m::sip_rejected("method_not_allowed");
-                reply(&shared, tx, StatusCode::MethodNotAllowed, vec![Header::Allow(ALLOW.into())]);
-            }
+        // CANCEL without its INVITE is answered 481 by the transaction layer.
+        if tx.original.method == Method::Cancel {
+            continue;
         }
+        let source = tx.connection.as_ref().and_then(|c| c.get_remote_addr()).and_then(|a| a.get_socketaddr().ok());
+        let from_trunk = source.is_some_and(|s| trunk_ips.contains(&s.ip()));
+        let method = tx.original.method.to_string();
+        let Some((code, reason)) = policy::answer(&method, false, from_trunk) else { continue };
+        if let Some(r) = reason {
+            m::sip_rejected(r);
+        }
+        if code == 403 {
+            debug!(?source, "INVITE from a source that is not a trunk");
+        }
+        let headers = match code {
+            200 => vec![Header::Allow(policy::ALLOW.into()), Header::Accept("application/sdp".into())],
+            405 => vec![Header::Allow(policy::ALLOW.into())],
+            _ => vec![],
+        };
+        reply(&shared, tx, StatusCode::from(code), headers);
     }
 }
 

@@ -1,17 +1,33 @@
 //! The SIP UDP socket handed to rsipstack.
 //!
 //! We create and own it so that (a) its kernel buffers are sized from config
-//! (the 64 KB default drops datagrams near 5,000 CPS), and (b) every datagram
-//! is counted at the wire: messages by direction and kind, and malformed
-//! datagrams, which rsipstack would otherwise drop without a trace.
+//! (the 64 KB default drops datagrams near 5,000 CPS), (b) every datagram is
+//! counted at the wire: messages by direction and kind, and malformed
+//! datagrams, which rsipstack would otherwise drop without a trace, and (c)
+//! `wire.rs` sees each request first: strict RFC 3261 checks rsipstack's
+//! parser skips, and stateless answers for valid requests it refuses.
 
+use super::{policy, wire};
 use crate::metrics as m;
 use socket2::{Domain, Protocol, Socket, Type};
+use std::collections::HashSet;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 pub struct CountingSocket {
     inner: tokio::net::UdpSocket,
+    trunk_ips: HashSet<IpAddr>,
+    strict: bool,
+}
+
+/// What happens to one received datagram.
+enum Inspect {
+    /// Hand it to rsipstack.
+    Pass,
+    /// Answered here, statelessly.
+    Answer(Vec<u8>, &'static str),
+    /// Dropped as malformed.
+    Drop,
 }
 
 /// Buffer sizes the kernel actually granted (it may clamp to rmem_max).
@@ -22,7 +38,13 @@ pub struct Granted {
 }
 
 impl CountingSocket {
-    pub fn bind(addr: SocketAddr, recv_buf: usize, send_buf: usize) -> io::Result<(Self, Granted)> {
+    pub fn bind(
+        addr: SocketAddr,
+        recv_buf: usize,
+        send_buf: usize,
+        trunk_ips: HashSet<IpAddr>,
+        strict: bool,
+    ) -> io::Result<(Self, Granted)> {
         let domain = if addr.is_ipv6() { Domain::IPV6 } else { Domain::IPV4 };
         let socket = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
         if recv_buf > 0 {
@@ -36,7 +58,42 @@ impl CountingSocket {
         // Linux reports twice the requested size (bookkeeping overhead).
         let granted = Granted { recv: socket.recv_buffer_size()? / 2, send: socket.send_buffer_size()? / 2 };
         let inner = tokio::net::UdpSocket::from_std(socket.into())?;
-        Ok((Self { inner }, granted))
+        Ok((Self { inner, trunk_ips, strict }, granted))
+    }
+
+    fn inspect(&self, datagram: &[u8], from: SocketAddr) -> Inspect {
+        let Some(msg) = wire::scan(datagram) else { return Inspect::Drop };
+        let (method, in_dialog) = match &msg.start {
+            wire::Start::Response { code: None } => return Inspect::Drop,
+            wire::Start::Response { .. } => return if parses(datagram) { Inspect::Pass } else { Inspect::Drop },
+            wire::Start::Request { method, .. } => {
+                let tagged = msg.header("to").is_some_and(|t| t.contains(";tag") || t.contains("; tag"));
+                (method.clone(), tagged)
+            }
+        };
+        let to_tag = || format!("{:08x}", rand::random::<u32>());
+        if self.strict {
+            match wire::lint(&msg) {
+                wire::Verdict::Pass => {}
+                wire::Verdict::Drop(_) => return Inspect::Drop,
+                wire::Verdict::Reject(status, why) => {
+                    tracing::debug!(%from, status, why, "refused a malformed request");
+                    return Inspect::Answer(wire::response(&msg, status, wire::reason_phrase(status), &to_tag(), &[]), "malformed");
+                }
+            }
+        }
+        if wire::has_rfc3261_branch(&msg) && parses(datagram) {
+            return Inspect::Pass;
+        }
+        // Valid, but refused by the stack's parser or without a branch the
+        // transaction layer can key: answer by policy, statelessly.
+        match policy::answer(&method, in_dialog, self.trunk_ips.contains(&from.ip())) {
+            None => Inspect::Drop,
+            Some((status, reason)) => {
+                let extra: &[(&str, &str)] = if status == 405 { &[("Allow", policy::ALLOW)] } else { &[] };
+                Inspect::Answer(wire::response(&msg, status, wire::reason_phrase(status), &to_tag(), extra), reason.unwrap_or("stateless"))
+            }
+        }
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -74,13 +131,27 @@ impl rsipstack::platform::net::UdpSocket for CountingSocket {
         loop {
             let (len, from) = self.inner.recv_from(buf).await?;
             let datagram = &buf[..len];
-            match kind(datagram) {
-                Some(k) if parses(datagram) => {
-                    m::sip_message("in", k);
+            if datagram.iter().all(|b| b.is_ascii_whitespace()) {
+                return Ok((len, from)); // keep-alive; rsipstack answers it
+            }
+            match self.inspect(datagram, from) {
+                Inspect::Pass => {
+                    m::sip_message("in", kind(datagram).unwrap_or("other"));
                     return Ok((len, from));
                 }
-                _ if datagram.iter().all(|b| b.is_ascii_whitespace()) => return Ok((len, from)),
-                _ => {
+                Inspect::Answer(response, reason) => {
+                    if reason == "malformed" {
+                        m::sip_malformed();
+                    } else {
+                        m::sip_message("in", kind(datagram).unwrap_or("other"));
+                    }
+                    m::sip_rejected(reason);
+                    if let Some(k) = kind(&response) {
+                        m::sip_message("out", k);
+                    }
+                    let _ = self.inner.send_to(&response, from).await;
+                }
+                Inspect::Drop => {
                     m::sip_malformed();
                     tracing::debug!(%from, len, "dropped a malformed SIP datagram");
                 }

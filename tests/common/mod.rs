@@ -297,7 +297,17 @@ impl Sipp {
         Self::uas_with(scenario_file, calls, &[])
     }
 
+    /// A UAC on `local_ip` sending `calls` calls of `scenario_file` to `remote`.
+    pub fn uac(scenario_file: &str, remote: SocketAddr, local_ip: &str, calls: u32) -> Sipp {
+        let remote = remote.to_string();
+        Self::spawn(scenario_file, calls, local_ip, &[remote.as_str(), "-r", "10"])
+    }
+
     pub fn uas_with(scenario_file: &str, calls: u32, extra: &[&str]) -> Sipp {
+        Self::spawn(scenario_file, calls, "127.0.0.1", extra)
+    }
+
+    fn spawn(scenario_file: &str, calls: u32, ip: &str, extra: &[&str]) -> Sipp {
         let port = free_udp_port();
         let media_port = free_udp_port();
         let dir = tempfile::tempdir().unwrap();
@@ -306,7 +316,7 @@ impl Sipp {
         let mut cmd = Command::new(sipp_binary());
         cmd.arg("-sf")
             .arg(scenario(scenario_file))
-            .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-mi", "127.0.0.1", "-mp", &media_port.to_string()])
+            .args(["-i", ip, "-p", &port.to_string(), "-mi", ip, "-mp", &media_port.to_string()])
             .args(["-m", &calls.to_string(), "-nostdin", "-trace_stat", "-stf"])
             .arg(&stat)
             .args(["-fd", "1", "-timeout", "60s", "-trace_err", "-error_file"])
