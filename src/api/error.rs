@@ -101,11 +101,11 @@ pub fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError 
         .find_map(|p| message.split_once(p).and_then(|(_, rest)| rest.split('`').next()))
         .map(str::to_string);
     let field = match (path.as_str(), named) {
-        ("." | "", Some(n)) => n,
+        ("." | "" | "?", Some(n)) => n,
         // "unknown field" paths already end with the field's name.
         (p, Some(n)) if p == n || p.ends_with(&format!(".{n}")) => p.to_string(),
         (p, Some(n)) => format!("{p}.{n}"),
-        (".", None) | ("", None) => {
+        ("." | "" | "?", None) => {
             return ApiError::BadRequest(if inner.is_syntax() || inner.is_eof() {
                 format!("the body is not valid JSON: {message}")
             } else {
