@@ -154,7 +154,6 @@ mod tests {
         let (f, m) = field_of("{not json");
         assert_eq!(f, None);
         assert!(m.contains("not valid JSON"), "{m}");
-        assert_eq!(field_of("[1]").0, None);
     }
 
     #[test]

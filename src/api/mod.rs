@@ -127,6 +127,9 @@ where
                 ApiError::BadRequest(format!("could not read the body: {e}"))
             }
         })?;
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(ApiError::BadRequest("the body must be a JSON object".into()));
+        }
         let mut de = serde_json::Deserializer::from_slice(&bytes);
         let value = serde_path_to_error::deserialize(&mut de).map_err(error::json_error)?;
         de.end().map_err(|_| ApiError::BadRequest("the body is not valid JSON: trailing characters".into()))?;
