@@ -66,11 +66,9 @@ fn serve(path: &std::path::Path) -> anyhow::Result<()> {
 
 fn init_logging(cfg: &Config) -> anyhow::Result<()> {
     use tracing_subscriber::EnvFilter;
-    // rsipstack logs every datagram, numbers included, at info: keep it at
-    // warn unless RUST_LOG asks otherwise.
     let filter = match std::env::var("RUST_LOG") {
         Ok(v) if !v.is_empty() => EnvFilter::try_new(v),
-        _ => EnvFilter::try_new(format!("{},rsipstack=warn", cfg.log.level)),
+        _ => EnvFilter::try_new(format!("{},{}=warn", cfg.log.level, dialerd::sip::STACK_LOG_TARGET)),
     }
     .context("[log] level is not a valid filter")?;
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);

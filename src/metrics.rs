@@ -28,6 +28,12 @@ pub fn install() -> Result<PrometheusHandle, metrics_exporter_prometheus::BuildE
         .set_buckets_for_metric(Matcher::Full(CALL_SETUP.into()), &SETUP_BUCKETS)?
         .install_recorder()?;
     describe();
+    // Unlabelled series exist from the start, so dashboards see zeros.
+    for c in [&SIP_MALFORMED_C, &RTP_IN, &RTP_OUT] {
+        LazyLock::force(c);
+    }
+    LazyLock::force(&ACTIVE);
+    LazyLock::force(&IN_FLIGHT);
     Ok(handle)
 }
 

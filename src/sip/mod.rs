@@ -19,6 +19,10 @@ pub use endpoint::{SipEndpoint, SipSettings};
 pub use leg::{Credentials, InviteRequest, LegCommand, LegEvent, LegFactory, UacLeg};
 pub use uac::parse_retry_after;
 
+/// The stack's tracing target; it logs every datagram (numbers included)
+/// at info, so the daemon caps it at warn unless RUST_LOG says otherwise.
+pub const STACK_LOG_TARGET: &str = "rsipstack";
+
 /// SIP-layer failures that stop the endpoint from starting.
 #[derive(Debug, thiserror::Error)]
 pub enum SipError {

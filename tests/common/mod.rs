@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU16, Ordering};
@@ -95,8 +95,7 @@ name = "sipp"
 address = "127.0.0.1:{trunk_port}"
 caller_id = "+15550100"
 caller_name = "Test Caller"
-max_cps = 1000
-max_concurrent = 1000
+{limits}
 {trunk}
 {tail}
 "#,
@@ -105,6 +104,11 @@ max_concurrent = 1000
             prompts = repo().join("dialplans/prompts").display(),
             media = opts.media,
             calls = opts.calls,
+            limits = [("max_cps", "1000"), ("max_concurrent", "1000")]
+                .iter()
+                .filter(|(k, _)| !opts.trunk.contains(k))
+                .map(|(k, v)| format!("{k} = {v}\n"))
+                .collect::<String>(),
             trunk = opts.trunk,
             tail = opts.tail,
         );

@@ -1,0 +1,180 @@
+//! The call actor on tokio's paused clock: the SIP side is a scripted peer
+//! behind the `LegFactory` seam (real RTP sockets on loopback), so timers of
+//! tens of seconds run in zero real time.
+
+use dialerd::call::actor::{self, CallDeps, CallSpec};
+use dialerd::call::machine::{Gather, Plan};
+use dialerd::call::registry::{CallCommand, CallRegistry};
+use dialerd::call::rtp::RtpPorts;
+use dialerd::call::view::{CallState, CallView};
+use dialerd::config::{IdleMedia, SipTransport, TrunkConfig};
+use dialerd::ids::{CallId, TrunkId};
+use dialerd::media::Prompt;
+use dialerd::media::dtmf::EventPayload;
+use dialerd::sip::{InviteRequest, LegCommand, LegEvent, LegFactory, UacLeg};
+use dialerd::trunk::Admission;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+type FarEnd = (InviteRequest, mpsc::Sender<LegEvent>, mpsc::Receiver<LegCommand>);
+
+/// Hands every new leg to the test, which plays the far end.
+struct ScriptedLegs(Mutex<mpsc::UnboundedSender<FarEnd>>);
+
+impl LegFactory for ScriptedLegs {
+    fn start(&self, req: InviteRequest) -> UacLeg {
+        let (leg, events, commands) = UacLeg::channel();
+        self.0.lock().unwrap().send((req, events, commands)).unwrap();
+        leg
+    }
+}
+
+async fn deps() -> (Arc<CallDeps>, mpsc::UnboundedReceiver<FarEnd>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let trunk = TrunkConfig {
+        name: "t".into(),
+        host: "127.0.0.1".into(),
+        port: 5999,
+        transport: SipTransport::Udp,
+        username: None,
+        password: None,
+        realm: None,
+        caller_id: Some("+15550100".into()),
+        caller_name: None,
+        max_concurrent: 10,
+        max_cps: 10.0,
+    };
+    let admission = Arc::new(Admission::resolve(&[trunk], 10, 10).await.unwrap());
+    let deps = CallDeps {
+        legs: Arc::new(ScriptedLegs(Mutex::new(tx))),
+        admission,
+        registry: Arc::new(CallRegistry::new(Duration::from_secs(3600), 100)),
+        rtp: RtpPorts::new("127.0.0.1".parse().unwrap(), 41_000, 41_999),
+        idle: IdleMedia::Silence,
+        queue_timeout: Duration::from_secs(30),
+        shutdown: CancellationToken::new(),
+    };
+    (Arc::new(deps), rx)
+}
+
+fn plan(prompt: Option<Arc<Prompt>>, gather: Option<Gather>) -> Plan {
+    Plan {
+        user: "+15551234".into(),
+        prompt,
+        gather,
+        no_answer_timeout: Duration::from_secs(30),
+        max_duration: Duration::from_secs(3600),
+        max_redirects: 3,
+        give_up_after: Duration::from_secs(33),
+    }
+}
+
+fn spawn(deps: &Arc<CallDeps>, plan: Plan) -> (watch::Receiver<CallView>, mpsc::Sender<CallCommand>, tokio::task::JoinHandle<()>) {
+    let id = CallId::new();
+    let trunk = deps.admission.trunk(TrunkId(0)).clone();
+    let permit = deps.admission.try_invite().unwrap();
+    let admitted = deps.admission.try_admit(TrunkId(0)).unwrap();
+    let (vt, vr) = watch::channel(CallView::new(id, "+15551234".into(), "t".into()));
+    let (ct, cr) = mpsc::channel(4);
+    deps.registry.insert(id, vr.clone(), ct.clone());
+    let spec = CallSpec {
+        id,
+        trunk,
+        plan,
+        host: "127.0.0.1:5999".into(),
+        from_user: "+15550100".into(),
+        from_display: None,
+        admitted: Some((admitted, permit)),
+    };
+    (vr, ct, tokio::spawn(actor::run(spec, deps.clone(), vt, cr)))
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_answer_timeout_cancels_after_thirty_virtual_seconds() {
+    let (deps, mut far) = deps().await;
+    let (view, _cmd, done) = spawn(&deps, plan(None, None));
+    let (req, events, mut commands) = far.recv().await.unwrap();
+    assert_eq!(req.user, "+15551234");
+    assert!(String::from_utf8_lossy(&req.sdp_offer).contains("m=audio 41"), "offer uses the RTP range");
+    events.send(LegEvent::Progress { status: 180, reason: "Ringing".into(), sdp: None }).await.unwrap();
+
+    let (virtual0, real0) = (tokio::time::Instant::now(), std::time::Instant::now());
+    assert_eq!(commands.recv().await, Some(LegCommand::Cancel));
+    assert!(virtual0.elapsed() >= Duration::from_secs(30), "{:?}", virtual0.elapsed());
+    assert!(real0.elapsed() < Duration::from_secs(2), "ran in virtual time");
+    events.send(LegEvent::Rejected { status: 487, reason: "Request Terminated".into(), retry_after: None, redirect_user: None }).await.unwrap();
+    done.await.unwrap();
+    let v = view.borrow().clone();
+    assert_eq!(v.state, CallState::Ended);
+    assert_eq!(v.disposition.map(|d| d.as_str()), Some("no_answer"));
+    assert_eq!(v.sip_status, Some(487));
+}
+
+#[tokio::test(start_paused = true)]
+async fn answered_call_paces_the_prompt_and_takes_a_digit() {
+    let (deps, mut far) = deps().await;
+    let samples: Vec<i16> = (0..800).map(|i| ((i % 40) as i16 - 20) * 500).collect();
+    let prompt = Arc::new(Prompt::from_linear(&samples)); // 100 ms: 5 frames
+    let (view, _cmd, done) = spawn(&deps, plan(Some(prompt.clone()), Some(Gather { max_digits: 1, timeout: Duration::from_secs(60) })));
+    let (req, events, mut commands) = far.recv().await.unwrap();
+    let offer = String::from_utf8_lossy(&req.sdp_offer).to_string();
+    let actor_port: u16 = offer.lines().find_map(|l| l.strip_prefix("m=audio ")).unwrap().split(' ').next().unwrap().parse().unwrap();
+
+    let phone = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let sdp = format!(
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {} RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n",
+        phone.local_addr().unwrap().port()
+    );
+    events.send(LegEvent::Answered { sdp: Some(sdp.into_bytes()) }).await.unwrap();
+
+    let mut buf = [0u8; 2048];
+    let mut packets = Vec::new();
+    while packets.len() < 8 {
+        let (n, _) = phone.recv_from(&mut buf).await.unwrap();
+        packets.push(buf[..n].to_vec());
+    }
+    for (k, p) in packets.iter().enumerate() {
+        let r = rtp_rs::RtpReader::new(p).unwrap();
+        let first = rtp_rs::RtpReader::new(&packets[0]).unwrap();
+        assert_eq!(r.payload_type(), 0);
+        assert_eq!(u16::from(r.sequence_number()), u16::from(first.sequence_number()).wrapping_add(k as u16));
+        assert_eq!(r.timestamp(), first.timestamp().wrapping_add(160 * k as u32));
+        assert_eq!(r.mark(), k == 0);
+        if k < 5 {
+            assert_eq!(r.payload(), &prompt.ulaw[k * 160..(k + 1) * 160], "frame {k} is the prompt");
+        } else {
+            assert!(r.payload().iter().all(|&b| b == 0xFF), "frame {k} is silence");
+        }
+    }
+    // The caller presses 5 (with its own SSRC, end packet sent three times).
+    for end in [false, true, true, true] {
+        let payload = EventPayload { code: 5, end, volume: 10, duration: 800 }.encode();
+        let pkt = rtp_rs::RtpPacketBuilder::new().payload_type(101).ssrc(7).timestamp(1234).payload(&payload).build().unwrap();
+        phone.send_to(&pkt, ("127.0.0.1", actor_port)).await.unwrap();
+    }
+    assert_eq!(commands.recv().await, Some(LegCommand::Bye { reason: None }));
+    events.send(LegEvent::Ended).await.unwrap();
+    done.await.unwrap();
+    let v = view.borrow().clone();
+    assert_eq!(v.digits, "5");
+    assert_eq!(v.disposition.map(|d| d.as_str()), Some("answered"));
+    let kinds: Vec<String> = v.events.iter().map(|e| serde_json::to_value(e).unwrap()["type"].as_str().unwrap().to_string()).collect();
+    assert_eq!(kinds, ["dialing", "answered", "dtmf", "hangup"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_cancels_a_ringing_call() {
+    let (deps, mut far) = deps().await;
+    let (view, _cmd, done) = spawn(&deps, plan(None, None));
+    let (_req, events, mut commands) = far.recv().await.unwrap();
+    events.send(LegEvent::Progress { status: 183, reason: "Session Progress".into(), sdp: None }).await.unwrap();
+    deps.shutdown.cancel();
+    assert_eq!(commands.recv().await, Some(LegCommand::Cancel));
+    events.send(LegEvent::Rejected { status: 487, reason: "Request Terminated".into(), retry_after: None, redirect_user: None }).await.unwrap();
+    done.await.unwrap();
+    let v = view.borrow().clone();
+    assert_eq!(v.disposition.map(|d| d.as_str()), Some("canceled"));
+    assert_eq!(serde_json::to_value(v.hangup_by).unwrap(), "system");
+}

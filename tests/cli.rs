@@ -1,0 +1,82 @@
+//! The command line: `check-config` reports every problem with its key,
+//! environment overrides included; the shipped config is valid.
+
+mod common;
+
+use common::repo;
+use std::process::Command;
+
+fn dialerd() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_dialerd"));
+    c.current_dir(repo()).env_remove("RUST_LOG");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("DIALERD__") {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
+#[test]
+fn the_shipped_config_checks_clean() {
+    let out = dialerd().args(["check-config", "dialerd.toml"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("ok") && text.contains("127.0.0.1:5060") && text.contains("local"), "{text}");
+}
+
+#[test]
+fn every_problem_is_printed_with_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        r#"
+[sip]
+listen = "localhost"
+t1_ms = 0
+[api]
+listen = "127.0.0.1:8080"
+keys = ["short"]
+[media]
+prompts_dir = "/nope"
+[[trunks]]
+name = "x"
+adress = "127.0.0.1:5080"
+"#,
+    )
+    .unwrap();
+    let out = dialerd().arg("check-config").arg(&path).env("DIALERD__CALLS__ON_CAPACITY", "sometimes").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for key in [
+        "sip.listen:",
+        "sip.t1_ms:",
+        "api.keys[0]:",
+        "media.prompts_dir:",
+        "trunks[0].address: is required",
+        "trunks[0].adress: unknown key",
+        "calls.on_capacity:",
+    ] {
+        assert!(err.contains(key), "missing {key:?} in:\n{err}");
+    }
+}
+
+#[test]
+fn a_missing_file_is_named() {
+    let out = dialerd().args(["check-config", "/no/such/dialerd.toml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/no/such/dialerd.toml"));
+    let out = dialerd().args(["--config", "/no/such/dialerd.toml"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such file"));
+}
+
+#[test]
+fn version_and_help() {
+    let out = dialerd().arg("--version").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("dialerd "));
+    let out = dialerd().arg("--help").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("check-config") && text.contains("--config"), "{text}");
+}

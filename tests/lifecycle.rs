@@ -1,0 +1,97 @@
+//! Queueing when capacity is short, and the ordered shutdown: refuse new
+//! calls, end the active ones, exit within the deadline.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+const T: Duration = Duration::from_secs(20);
+
+#[test]
+fn queued_calls_dial_when_a_slot_frees() {
+    let sipp = Sipp::uas("no_answer.xml", 2);
+    let d = Daemon::start(
+        sipp.port,
+        Opts { trunk: "max_concurrent = 1".into(), calls: "on_capacity = \"queue\"\nqueue_timeout_s = 20".into(), ..Opts::default() },
+    );
+    let first = d.call(call_body(json!({})));
+    d.wait_state(&first, "ringing", T);
+    let (status, body) = d.post_call(call_body(json!({})));
+    assert_eq!((status, body["state"].as_str()), (201, Some("queued")), "{body}");
+    let second = body["id"].as_str().unwrap().to_string();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(d.call_view(&second)["state"], "queued", "still waiting for the slot");
+    assert_eq!(d.delete(&format!("/v1/calls/{first}")).0, 202);
+    d.wait_ended(&first, T);
+    let v = d.wait_state(&second, "ringing", T);
+    let types: Vec<&str> = v["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["queued", "dialing", "ringing"], "{v:#}");
+    assert_eq!(d.delete(&format!("/v1/calls/{second}")).0, 202);
+    d.wait_ended(&second, T);
+    assert_sipp(&sipp.wait(T), 2);
+}
+
+#[test]
+fn queued_calls_give_up_after_the_queue_timeout() {
+    let sipp = Sipp::uas("no_answer.xml", 1);
+    let d = Daemon::start(
+        sipp.port,
+        Opts { trunk: "max_concurrent = 1".into(), calls: "on_capacity = \"queue\"\nqueue_timeout_s = 0.5".into(), ..Opts::default() },
+    );
+    let first = d.call(call_body(json!({})));
+    d.wait_state(&first, "ringing", T);
+    let second = d.call(call_body(json!({})));
+    let v = d.wait_ended(&second, T);
+    assert_eq!(v["disposition"], "failed", "{v:#}");
+    assert_eq!(v["events"].as_array().unwrap().last().unwrap()["cause"], "queue_timeout");
+    assert!(v["sip_status"].is_null(), "never dialled");
+    d.delete(&format!("/v1/calls/{first}"));
+    d.wait_ended(&first, T);
+    assert_sipp(&sipp.wait(T), 1);
+}
+
+#[test]
+fn sigterm_ends_calls_with_bye_and_exits() {
+    let sipp = Sipp::uas("answer_wait_bye.xml", 1);
+    let mut d = Daemon::start(sipp.port, Opts::default());
+    let id = d.call(call_body(json!({"prompt": "welcome.wav"})));
+    d.wait_state(&id, "answered", T);
+    let started = Instant::now();
+    let status = d.terminate(Duration::from_secs(10));
+    assert!(status.success(), "exit status {status:?}\n{}", d.log());
+    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
+    assert_sipp(&sipp.wait(T), 1);
+    let log = d.log();
+    assert!(log.contains("dialerd stopped"), "{log}");
+}
+
+#[test]
+fn draining_refuses_new_calls_and_respects_the_deadline() {
+    // The far end never answers our BYE; hangup_deadline_s (3 s here)
+    // bounds the wait.
+    let sipp = Sipp::uas("answer_ignore_bye.xml", 1);
+    let mut d = Daemon::start(sipp.port, Opts::default());
+    let id = d.call(call_body(json!({"prompt": "welcome.wav"})));
+    d.wait_state(&id, "answered", T);
+    let started = Instant::now();
+    std::process::Command::new("kill").arg("-TERM").arg(d.pid().to_string()).status().unwrap();
+    // While draining: new calls are refused, health says so.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let (status, body, retry) = loop {
+        let r = d.post_call_full(call_body(json!({})));
+        if r.0 == 503 || Instant::now() > deadline {
+            break r;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status, 503, "{body}");
+    assert!(retry.is_some());
+    assert_eq!(d.get("/healthz").1["status"], "draining");
+    let exit = d.terminate(Duration::from_secs(10));
+    let took = started.elapsed();
+    assert!(exit.success(), "{exit:?}");
+    assert!(took >= Duration::from_millis(2500) && took < Duration::from_secs(6), "exited after {took:?}");
+    assert_sipp(&sipp.wait(T), 1);
+}
