@@ -98,7 +98,10 @@ fn parse_url(url: &str) -> Result<(String, String), String> {
 
 fn main() {
     let args = Args::parse();
-    if !(args.rate > 0.0 && args.rate.is_finite()) || !(args.duration > 0.0 && args.duration.is_finite()) || args.connections == 0 {
+    if !(args.rate > 0.0 && args.rate.is_finite())
+        || !(args.duration > 0.0 && args.duration.is_finite())
+        || args.connections == 0
+    {
         eprintln!("cps_load: --rate and --duration must be positive, --connections at least 1");
         std::process::exit(2);
     }
@@ -282,7 +285,11 @@ async fn worker(shared: Arc<Shared>, mut conn: Option<BufReader<TcpStream>>) -> 
 
 /// Sends one request on `conn` (connecting first if needed) and reads the
 /// response. Returns the status and whether the connection may be reused.
-async fn exchange(shared: &Shared, conn: &mut Option<BufReader<TcpStream>>, body: &mut Vec<u8>) -> io::Result<(u16, bool)> {
+async fn exchange(
+    shared: &Shared,
+    conn: &mut Option<BufReader<TcpStream>>,
+    body: &mut Vec<u8>,
+) -> io::Result<(u16, bool)> {
     if conn.is_none() {
         *conn = Some(connect(shared.addr).await?);
     }
@@ -303,7 +310,8 @@ async fn read_response(c: &mut BufReader<TcpStream>, body: &mut Vec<u8>) -> io::
     if !version.starts_with("HTTP/1.") {
         return Err(bad(&format!("bad status line {line:?}")));
     }
-    let status: u16 = parts.next().and_then(|s| s.parse().ok()).ok_or_else(|| bad(&format!("bad status line {line:?}")))?;
+    let status: u16 =
+        parts.next().and_then(|s| s.parse().ok()).ok_or_else(|| bad(&format!("bad status line {line:?}")))?;
     let mut keep_alive = version == "HTTP/1.1";
     let mut content_length: Option<usize> = None;
     let mut chunked = false;

@@ -44,10 +44,19 @@ pub struct Bound {
 /// Runs until `stop` resolves, then shuts down in order.
 pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnOnce(Bound)) -> Result<(), DaemonError> {
     let metrics = crate::metrics::install().map_err(|e| DaemonError::Metrics(e.to_string()))?;
-    std::fs::create_dir_all(&cfg.storage.data_dir).map_err(|e| DaemonError::DataDir(cfg.storage.data_dir.clone(), e))?;
+    std::fs::create_dir_all(&cfg.storage.data_dir)
+        .map_err(|e| DaemonError::DataDir(cfg.storage.data_dir.clone(), e))?;
     let cfg = Arc::new(cfg);
 
-    let admission = Arc::new(Admission::resolve(&cfg.trunks, cfg.sip.max_invites_in_flight, cfg.calls.max_active).await?);
+    let admission = Arc::new(
+        Admission::resolve(
+            &cfg.trunks,
+            cfg.sip.max_invites_in_flight,
+            cfg.sip.max_invites_unanswered,
+            cfg.calls.max_active,
+        )
+        .await?,
+    );
     let infra = TaskTracker::new();
     let calls = TaskTracker::new();
     let sip_stop = CancellationToken::new();
@@ -90,8 +99,17 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
         shutdown: calls_stop.clone(),
     });
     let draining = CancellationToken::new();
-    let app = Arc::new(App::new(cfg.clone(), deps, admission, Some(metrics.clone()), draining.clone(), calls.clone(), sip.local_addr()));
-    let listener = tokio::net::TcpListener::bind(cfg.api.listen).await.map_err(|e| DaemonError::Http(cfg.api.listen, e))?;
+    let app = Arc::new(App::new(
+        cfg.clone(),
+        deps,
+        admission,
+        Some(metrics.clone()),
+        draining.clone(),
+        calls.clone(),
+        sip.local_addr(),
+    ));
+    let listener =
+        tokio::net::TcpListener::bind(cfg.api.listen).await.map_err(|e| DaemonError::Http(cfg.api.listen, e))?;
     let http_addr = listener.local_addr().map_err(|e| DaemonError::Http(cfg.api.listen, e))?;
     let http_stop = CancellationToken::new();
     let http = {
@@ -115,7 +133,10 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
     calls_stop.cancel();
     calls.close();
     if tokio::time::timeout(cfg.calls.hangup_deadline, calls.wait()).await.is_err() {
-        warn!(deadline_s = cfg.calls.hangup_deadline.as_secs_f64(), "calls did not end before the deadline; stopping anyway");
+        warn!(
+            deadline_s = cfg.calls.hangup_deadline.as_secs_f64(),
+            "calls did not end before the deadline; stopping anyway"
+        );
     }
     http_stop.cancel();
     let _ = tokio::time::timeout(Duration::from_secs(5), http).await;
@@ -127,7 +148,11 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
 }
 
 /// Retention sweep and metrics upkeep.
-async fn housekeeping(registry: Arc<CallRegistry>, metrics: metrics_exporter_prometheus::PrometheusHandle, stop: CancellationToken) {
+async fn housekeeping(
+    registry: Arc<CallRegistry>,
+    metrics: metrics_exporter_prometheus::PrometheusHandle,
+    stop: CancellationToken,
+) {
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     loop {
         tokio::select! {

@@ -5,13 +5,13 @@
 //! - `sip`: the only module that knows rsipstack.
 //! - `call::actor`, `api`, `daemon`: tasks and sockets.
 
+pub mod api;
+pub mod call;
 pub mod config;
+pub mod daemon;
 pub mod ids;
 pub mod media;
-pub mod sip;
 pub mod metrics;
-pub mod trunk;
-pub mod call;
 pub mod pii;
-pub mod api;
-pub mod daemon;
+pub mod sip;
+pub mod trunk;

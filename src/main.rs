@@ -41,7 +41,13 @@ fn check(file: &std::path::Path) -> ExitCode {
     match Config::load(file) {
         Ok(cfg) => {
             let names: Vec<&str> = cfg.trunks.iter().map(|t| t.name.as_str()).collect();
-            println!("{}: ok (sip {}, api {}, trunks: {})", file.display(), cfg.sip.listen, cfg.api.listen, names.join(", "));
+            println!(
+                "{}: ok (sip {}, api {}, trunks: {})",
+                file.display(),
+                cfg.sip.listen,
+                cfg.api.listen,
+                names.join(", ")
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -59,9 +65,7 @@ fn serve(path: &std::path::Path) -> anyhow::Result<()> {
     let cfg = Config::load(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     init_logging(&cfg)?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
-    rt.block_on(async move {
-        dialerd::daemon::run(cfg, stop_signal(), |_| {}).await.map_err(anyhow::Error::from)
-    })
+    rt.block_on(async move { dialerd::daemon::run(cfg, stop_signal(), |_| {}).await.map_err(anyhow::Error::from) })
 }
 
 fn init_logging(cfg: &Config) -> anyhow::Result<()> {
@@ -71,7 +75,8 @@ fn init_logging(cfg: &Config) -> anyhow::Result<()> {
         _ => EnvFilter::try_new(format!("{},{}=warn", cfg.log.level, dialerd::sip::STACK_LOG_TARGET)),
     }
     .context("[log] level is not a valid filter")?;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
     match cfg.log.format {
         LogFormat::Json => builder.json().flatten_event(true).init(),
         LogFormat::Text => builder.init(),

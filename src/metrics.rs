@@ -19,8 +19,7 @@ pub const INVITES_IN_FLIGHT: &str = "dialerd_invites_in_flight";
 pub const TRUNK_PAUSED: &str = "dialerd_trunk_paused";
 
 /// Call set-up spans loopback (sub-millisecond) to carriers (seconds).
-const SETUP_BUCKETS: [f64; 14] =
-    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+const SETUP_BUCKETS: [f64; 14] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
 /// Installs the global recorder; call once, from the daemon.
 pub fn install() -> Result<PrometheusHandle, metrics_exporter_prometheus::BuildError> {
@@ -40,12 +39,24 @@ pub fn install() -> Result<PrometheusHandle, metrics_exporter_prometheus::BuildE
 fn describe() {
     describe_counter!(CALLS_STARTED, Unit::Count, "Calls whose first INVITE was sent, by trunk.");
     describe_counter!(CALLS_ENDED, Unit::Count, "Calls that ended, by trunk and disposition.");
-    describe_gauge!(CALLS_ACTIVE, Unit::Count, "Calls that exist and have not ended (queued, dialling, ringing or answered).");
+    describe_gauge!(
+        CALLS_ACTIVE,
+        Unit::Count,
+        "Calls that exist and have not ended (queued, dialling, ringing or answered)."
+    );
     describe_counter!(CALLS_REFUSED, Unit::Count, "POST /v1/calls refused by admission control, by reason.");
     describe_histogram!(CALL_SETUP, Unit::Seconds, "Time from sending an INVITE to its first 18x or 2xx response.");
-    describe_counter!(SIP_MESSAGES, Unit::Count, "SIP datagrams sent and received (retransmissions included), by direction and kind (method or status code).");
+    describe_counter!(
+        SIP_MESSAGES,
+        Unit::Count,
+        "SIP datagrams sent and received (retransmissions included), by direction and kind (method or status code)."
+    );
     describe_counter!(SIP_MALFORMED, Unit::Count, "Received datagrams that are not parseable SIP; dropped.");
-    describe_counter!(SIP_REJECTED, Unit::Count, "Incoming SIP requests answered with an error by the router, by reason.");
+    describe_counter!(
+        SIP_REJECTED,
+        Unit::Count,
+        "Incoming SIP requests answered with an error by the router, by reason."
+    );
     describe_counter!(RTP_PACKETS, Unit::Count, "RTP packets sent and received, by direction.");
     describe_gauge!(INVITES_IN_FLIGHT, Unit::Count, "INVITE transactions awaiting a final response.");
     describe_gauge!(TRUNK_PAUSED, Unit::Count, "1 while a trunk is paused by a 503 Retry-After, by trunk.");

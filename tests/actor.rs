@@ -46,7 +46,7 @@ async fn deps() -> (Arc<CallDeps>, mpsc::UnboundedReceiver<FarEnd>) {
         max_concurrent: 10,
         max_cps: 10.0,
     };
-    let admission = Arc::new(Admission::resolve(&[trunk], 10, 10).await.unwrap());
+    let admission = Arc::new(Admission::resolve(&[trunk], 10, 10, 10).await.unwrap());
     let deps = CallDeps {
         legs: Arc::new(ScriptedLegs(Mutex::new(tx))),
         admission,
@@ -71,7 +71,10 @@ fn plan(prompt: Option<Arc<Prompt>>, gather: Option<Gather>) -> Plan {
     }
 }
 
-fn spawn(deps: &Arc<CallDeps>, plan: Plan) -> (watch::Receiver<CallView>, mpsc::Sender<CallCommand>, tokio::task::JoinHandle<()>) {
+fn spawn(
+    deps: &Arc<CallDeps>,
+    plan: Plan,
+) -> (watch::Receiver<CallView>, mpsc::Sender<CallCommand>, tokio::task::JoinHandle<()>) {
     let id = CallId::new();
     let trunk = deps.admission.trunk(TrunkId(0)).clone();
     let permit = deps.admission.try_invite().unwrap();
@@ -104,7 +107,15 @@ async fn no_answer_timeout_cancels_after_thirty_virtual_seconds() {
     assert_eq!(commands.recv().await, Some(LegCommand::Cancel));
     assert!(virtual0.elapsed() >= Duration::from_secs(30), "{:?}", virtual0.elapsed());
     assert!(real0.elapsed() < Duration::from_secs(2), "ran in virtual time");
-    events.send(LegEvent::Rejected { status: 487, reason: "Request Terminated".into(), retry_after: None, redirect_user: None }).await.unwrap();
+    events
+        .send(LegEvent::Rejected {
+            status: 487,
+            reason: "Request Terminated".into(),
+            retry_after: None,
+            redirect_user: None,
+        })
+        .await
+        .unwrap();
     done.await.unwrap();
     let v = view.borrow().clone();
     assert_eq!(v.state, CallState::Ended);
@@ -117,10 +128,12 @@ async fn answered_call_paces_the_prompt_and_takes_a_digit() {
     let (deps, mut far) = deps().await;
     let samples: Vec<i16> = (0..800).map(|i| ((i % 40) as i16 - 20) * 500).collect();
     let prompt = Arc::new(Prompt::from_linear(&samples)); // 100 ms: 5 frames
-    let (view, _cmd, done) = spawn(&deps, plan(Some(prompt.clone()), Some(Gather { max_digits: 1, timeout: Duration::from_secs(60) })));
+    let (view, _cmd, done) =
+        spawn(&deps, plan(Some(prompt.clone()), Some(Gather { max_digits: 1, timeout: Duration::from_secs(60) })));
     let (req, events, mut commands) = far.recv().await.unwrap();
     let offer = String::from_utf8_lossy(&req.sdp_offer).to_string();
-    let actor_port: u16 = offer.lines().find_map(|l| l.strip_prefix("m=audio ")).unwrap().split(' ').next().unwrap().parse().unwrap();
+    let actor_port: u16 =
+        offer.lines().find_map(|l| l.strip_prefix("m=audio ")).unwrap().split(' ').next().unwrap().parse().unwrap();
 
     let phone = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let sdp = format!(
@@ -151,7 +164,13 @@ async fn answered_call_paces_the_prompt_and_takes_a_digit() {
     // The caller presses 5 (with its own SSRC, end packet sent three times).
     for end in [false, true, true, true] {
         let payload = EventPayload { code: 5, end, volume: 10, duration: 800 }.encode();
-        let pkt = rtp_rs::RtpPacketBuilder::new().payload_type(101).ssrc(7).timestamp(1234).payload(&payload).build().unwrap();
+        let pkt = rtp_rs::RtpPacketBuilder::new()
+            .payload_type(101)
+            .ssrc(7)
+            .timestamp(1234)
+            .payload(&payload)
+            .build()
+            .unwrap();
         phone.send_to(&pkt, ("127.0.0.1", actor_port)).await.unwrap();
     }
     assert_eq!(commands.recv().await, Some(LegCommand::Bye { reason: None }));
@@ -160,7 +179,8 @@ async fn answered_call_paces_the_prompt_and_takes_a_digit() {
     let v = view.borrow().clone();
     assert_eq!(v.digits, "5");
     assert_eq!(v.disposition.map(|d| d.as_str()), Some("answered"));
-    let kinds: Vec<String> = v.events.iter().map(|e| serde_json::to_value(e).unwrap()["type"].as_str().unwrap().to_string()).collect();
+    let kinds: Vec<String> =
+        v.events.iter().map(|e| serde_json::to_value(e).unwrap()["type"].as_str().unwrap().to_string()).collect();
     assert_eq!(kinds, ["dialing", "answered", "dtmf", "hangup"]);
 }
 
@@ -172,7 +192,15 @@ async fn shutdown_cancels_a_ringing_call() {
     events.send(LegEvent::Progress { status: 183, reason: "Session Progress".into(), sdp: None }).await.unwrap();
     deps.shutdown.cancel();
     assert_eq!(commands.recv().await, Some(LegCommand::Cancel));
-    events.send(LegEvent::Rejected { status: 487, reason: "Request Terminated".into(), retry_after: None, redirect_user: None }).await.unwrap();
+    events
+        .send(LegEvent::Rejected {
+            status: 487,
+            reason: "Request Terminated".into(),
+            retry_after: None,
+            redirect_user: None,
+        })
+        .await
+        .unwrap();
     done.await.unwrap();
     let v = view.borrow().clone();
     assert_eq!(v.disposition.map(|d| d.as_str()), Some("canceled"));

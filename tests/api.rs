@@ -47,7 +47,11 @@ fn raw(d: &Daemon, method: &str, path: &str, key: Option<&str>, body: Option<&st
 
 fn field_error(d: &Daemon, body: Value) -> (u16, Option<String>, String) {
     let (s, v) = d.post_call(body);
-    (s, v["error"]["field"].as_str().map(str::to_string), v["error"]["message"].as_str().unwrap_or_default().to_string())
+    (
+        s,
+        v["error"]["field"].as_str().map(str::to_string),
+        v["error"]["message"].as_str().unwrap_or_default().to_string(),
+    )
 }
 
 #[test]
@@ -79,9 +83,15 @@ fn bad_input_names_the_field() {
         (json!({"to": "+15551234", "trunk": "sipp", "caller_name": "a\"b"}), Some("caller_name")),
         (json!({"to": "+15551234", "trunk": "sipp", "prompt": "missing.wav"}), Some("prompt")),
         (json!({"to": "+15551234", "trunk": "sipp", "prompt": "../dialerd.toml"}), Some("prompt")),
-        (json!({"to": "+15551234", "trunk": "sipp", "gather": {"max_digits": 0, "timeout_s": 5}}), Some("gather.max_digits")),
+        (
+            json!({"to": "+15551234", "trunk": "sipp", "gather": {"max_digits": 0, "timeout_s": 5}}),
+            Some("gather.max_digits"),
+        ),
         (json!({"to": "+15551234", "trunk": "sipp", "gather": {"max_digits": 1}}), Some("gather.timeout_s")),
-        (json!({"to": "+15551234", "trunk": "sipp", "gather": {"max_digits": "x", "timeout_s": 1}}), Some("gather.max_digits")),
+        (
+            json!({"to": "+15551234", "trunk": "sipp", "gather": {"max_digits": "x", "timeout_s": 1}}),
+            Some("gather.max_digits"),
+        ),
         (json!({"to": "+15551234", "trunk": "sipp", "no_answer_timeout_s": -1}), Some("no_answer_timeout_s")),
         (json!({"to": "+15551234", "trunk": "sipp", "max_duration_s": 1e9}), Some("max_duration_s")),
         (json!({"to": "+15551234", "trunk": "sipp", "colour": "blue"}), Some("colour")),

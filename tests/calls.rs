@@ -62,7 +62,10 @@ fn ring_no_answer_is_cancelled_at_the_timeout() {
 #[test]
 fn www_auth_challenge_is_answered_with_a_digest_sipp_verifies() {
     let sipp = Sipp::uas("auth_401.xml", 1);
-    let d = Daemon::start(sipp.port, Opts { trunk: "username = \"alice\"\npassword = \"secret\"".into(), ..Opts::default() });
+    let d = Daemon::start(
+        sipp.port,
+        Opts { trunk: "username = \"alice\"\npassword = \"secret\"".into(), ..Opts::default() },
+    );
     let id = d.call(call_body(json!({})));
     let v = d.wait_ended(&id, T);
     assert_eq!(v["disposition"], "answered", "{v:#}");
@@ -72,7 +75,10 @@ fn www_auth_challenge_is_answered_with_a_digest_sipp_verifies() {
 #[test]
 fn proxy_auth_challenge_is_answered_once() {
     let sipp = Sipp::uas("auth_407.xml", 1);
-    let d = Daemon::start(sipp.port, Opts { trunk: "username = \"alice\"\npassword = \"secret\"".into(), ..Opts::default() });
+    let d = Daemon::start(
+        sipp.port,
+        Opts { trunk: "username = \"alice\"\npassword = \"secret\"".into(), ..Opts::default() },
+    );
     let id = d.call(call_body(json!({})));
     let v = d.wait_ended(&id, T);
     assert_eq!(v["disposition"], "answered", "{v:#}");
@@ -80,15 +86,17 @@ fn proxy_auth_challenge_is_answered_once() {
     let r = sipp.wait(T);
     assert_sipp(&r, 1);
     // Recompute the digest SIPp received (RFC 2617 §3.2.2, qop=auth).
-    let header = r.messages.lines().find(|l| l.starts_with("Proxy-Authorization:")).expect("a Proxy-Authorization header");
+    let header =
+        r.messages.lines().find(|l| l.starts_with("Proxy-Authorization:")).expect("a Proxy-Authorization header");
     let field = |name: &str| {
         let start = header.find(&format!("{name}=")).unwrap_or_else(|| panic!("{name} in {header}")) + name.len() + 1;
         let rest = &header[start..];
-        let rest = rest.strip_prefix('"').map_or(rest.split([',', ' ']).next().unwrap(), |q| q.split('"').next().unwrap());
+        let rest =
+            rest.strip_prefix('"').map_or(rest.split([',', ' ']).next().unwrap(), |q| q.split('"').next().unwrap());
         rest.to_string()
     };
     let md5 = |s: String| md5_hex(s.as_bytes());
-    let ha1 = md5(format!("alice:sipp.test:secret"));
+    let ha1 = md5("alice:sipp.test:secret".to_string());
     let ha2 = md5(format!("INVITE:{}", field("uri")));
     let expected = md5(format!("{ha1}:{}:{}:{}:auth:{ha2}", field("nonce"), field("nc"), field("cnonce")));
     assert_eq!(field("response"), expected, "{header}");
@@ -104,7 +112,10 @@ fn md5_hex(data: &[u8]) -> String {
 fn wrong_password_ends_as_the_challenge() {
     // SIPp stops at the bad digest; dialerd must not loop on challenges.
     let sipp = Sipp::uas("auth_401.xml", 1);
-    let d = Daemon::start(sipp.port, Opts { trunk: "username = \"alice\"\npassword = \"wrong\"".into(), ..Opts::default() });
+    let d = Daemon::start(
+        sipp.port,
+        Opts { trunk: "username = \"alice\"\npassword = \"wrong\"".into(), ..Opts::default() },
+    );
     let id = d.call(call_body(json!({})));
     let v = d.wait_ended(&id, T);
     assert_ne!(v["disposition"], "answered", "{v:#}");
@@ -238,4 +249,19 @@ fn ok_without_contact_fails_cleanly() {
     // Known limit of rsipstack 0.7.14 (docs/sip-stack.md): no ACK is sent.
     assert_eq!((r.successful, r.failed), (0, 1), "{}", r.output);
     assert!(d.alive());
+}
+
+#[test]
+fn early_media_answer_and_retransmitted_ok_is_reacked() {
+    let sipp = Sipp::uas_with("early_media_reack.xml", 1, &["-nr"]);
+    let d = Daemon::start(sipp.port, Opts::default());
+    let id = d.call(call_body(json!({"prompt": "goodbye.wav"})));
+    let v = d.wait_ended(&id, T);
+    assert_eq!(v["disposition"], "answered", "{v:#}");
+    let types: Vec<&str> = v["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["dialing", "ringing", "early_media", "answered", "hangup"], "{v:#}");
+    assert_eq!(v["events"][1]["sip_status"], 183);
+    assert_eq!(v["events"][3]["codec"], "PCMA", "the answer came in the 183");
+    assert_sipp(&sipp.wait(T), 1);
+    assert_eq!(d.metric("dialerd_sip_messages_total", "direction=\"out\",kind=\"ACK\""), 2.0, "the retransmitted 200 was ACKed again");
 }

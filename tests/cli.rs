@@ -46,7 +46,8 @@ adress = "127.0.0.1:5080"
 "#,
     )
     .unwrap();
-    let out = dialerd().arg("check-config").arg(&path).env("DIALERD__CALLS__ON_CAPACITY", "sometimes").output().unwrap();
+    let out =
+        dialerd().arg("check-config").arg(&path).env("DIALERD__CALLS__ON_CAPACITY", "sometimes").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     for key in [

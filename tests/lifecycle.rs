@@ -14,7 +14,11 @@ fn queued_calls_dial_when_a_slot_frees() {
     let sipp = Sipp::uas("no_answer.xml", 2);
     let d = Daemon::start(
         sipp.port,
-        Opts { trunk: "max_concurrent = 1".into(), calls: "on_capacity = \"queue\"\nqueue_timeout_s = 20".into(), ..Opts::default() },
+        Opts {
+            trunk: "max_concurrent = 1".into(),
+            calls: "on_capacity = \"queue\"\nqueue_timeout_s = 20".into(),
+            ..Opts::default()
+        },
     );
     let first = d.call(call_body(json!({})));
     d.wait_state(&first, "ringing", T);
@@ -38,7 +42,11 @@ fn queued_calls_give_up_after_the_queue_timeout() {
     let sipp = Sipp::uas("no_answer.xml", 1);
     let d = Daemon::start(
         sipp.port,
-        Opts { trunk: "max_concurrent = 1".into(), calls: "on_capacity = \"queue\"\nqueue_timeout_s = 0.5".into(), ..Opts::default() },
+        Opts {
+            trunk: "max_concurrent = 1".into(),
+            calls: "on_capacity = \"queue\"\nqueue_timeout_s = 0.5".into(),
+            ..Opts::default()
+        },
     );
     let first = d.call(call_body(json!({})));
     d.wait_state(&first, "ringing", T);

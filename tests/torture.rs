@@ -16,7 +16,11 @@ fn conformance_dir() -> PathBuf {
     let dir = std::env::var_os("DIALERD_CONFORMANCE_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo().join("../shared/conformance"));
-    assert!(dir.join("INDEX.md").is_file(), "torture messages not found at {} (set DIALERD_CONFORMANCE_DIR)", dir.display());
+    assert!(
+        dir.join("INDEX.md").is_file(),
+        "torture messages not found at {} (set DIALERD_CONFORMANCE_DIR)",
+        dir.display()
+    );
     dir
 }
 

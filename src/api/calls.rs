@@ -2,7 +2,7 @@
 
 use super::error::{ApiError, ErrorBody};
 use super::target::Target;
-use super::{App, ApiJson};
+use super::{ApiJson, App};
 use crate::call::actor::{self, CallSpec};
 use crate::call::machine::{Gather, Plan};
 use crate::call::registry::HangupError;
@@ -10,10 +10,10 @@ use crate::call::view::{CallState, CallView};
 use crate::config::{OnCapacity, is_sip_user};
 use crate::ids::CallId;
 use crate::metrics as m;
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
@@ -87,7 +87,10 @@ fn seconds(field: &str, v: Option<f64>, default: Duration, max: f64) -> Result<D
         (status = 503, description = "Shutting down", body = ErrorBody),
     )
 )]
-pub async fn create_call(State(app): State<Arc<App>>, ApiJson(req): ApiJson<NewCall>) -> Result<impl IntoResponse, ApiError> {
+pub async fn create_call(
+    State(app): State<Arc<App>>,
+    ApiJson(req): ApiJson<NewCall>,
+) -> Result<impl IntoResponse, ApiError> {
     if app.draining.is_cancelled() {
         return Err(ApiError::Draining);
     }
@@ -98,12 +101,17 @@ pub async fn create_call(State(app): State<Arc<App>>, ApiJson(req): ApiJson<NewC
         .ok_or_else(|| ApiError::field("trunk", format!("no trunk named {:?} in the configuration", req.trunk)))?;
     let trunk = app.admission.trunk(trunk_id).clone();
     let from_user = match &req.caller_id {
-        Some(c) if !is_sip_user(c) => return Err(ApiError::field("caller_id", "must be a SIP user (digits, letters, + * . _ -)")),
+        Some(c) if !is_sip_user(c) => {
+            return Err(ApiError::field("caller_id", "must be a SIP user (digits, letters, + * . _ -)"));
+        }
         Some(c) => c.clone(),
         None => trunk.cfg.caller_id.clone().unwrap_or_else(|| "dialerd".into()),
     };
     if req.caller_name.as_deref().is_some_and(|n| n.len() > 64 || n.contains(['"', '\\', '\r', '\n'])) {
-        return Err(ApiError::field("caller_name", "at most 64 characters, without quotes, backslashes or line breaks"));
+        return Err(ApiError::field(
+            "caller_name",
+            "at most 64 characters, without quotes, backslashes or line breaks",
+        ));
     }
     let prompt = match &req.prompt {
         Some(name) => Some(app.prompts.load(name).map_err(|e| ApiError::field("prompt", format!("{name:?}: {e}")))?),
@@ -137,7 +145,8 @@ pub async fn create_call(State(app): State<Arc<App>>, ApiJson(req): ApiJson<NewC
                 Ok(g) => Some(g),
                 Err(refusal) => {
                     m::call_refused(refusal.reason());
-                    let field = matches!(refusal.reason(), "trunk_paused" | "trunk_busy" | "trunk_rate").then_some("trunk");
+                    let field =
+                        matches!(refusal.reason(), "trunk_paused" | "trunk_busy" | "trunk_rate").then_some("trunk");
                     return Err(ApiError::TooMany {
                         field,
                         message: format!("no capacity for a new call now ({})", refusal.reason()),

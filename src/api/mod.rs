@@ -69,7 +69,10 @@ struct BearerScheme;
 impl Modify for BearerScheme {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
     }
 }
 
@@ -97,7 +100,9 @@ async fn require_key(State(app): State<Arc<App>>, req: Request, next: Next) -> R
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim);
-    let ok = presented.is_some_and(|p| app.cfg.api.keys.iter().fold(false, |acc, k| acc | constant_time_eq(k.as_bytes(), p.as_bytes())));
+    let ok = presented.is_some_and(|p| {
+        app.cfg.api.keys.iter().fold(false, |acc, k| acc | constant_time_eq(k.as_bytes(), p.as_bytes()))
+    });
     if ok { next.run(req).await } else { ApiError::Unauthorized.into_response() }
 }
 

@@ -64,7 +64,10 @@ mod tests {
             Target::parse("sip:1000@pbx.example.com"),
             Ok(Target::Uri { user: "1000".into(), host: "pbx.example.com".into() })
         );
-        assert_eq!(Target::parse("sip:alice@127.0.0.1:5070").unwrap(), Target::Uri { user: "alice".into(), host: "127.0.0.1:5070".into() });
+        assert_eq!(
+            Target::parse("sip:alice@127.0.0.1:5070").unwrap(),
+            Target::Uri { user: "alice".into(), host: "127.0.0.1:5070".into() }
+        );
         assert!(Target::parse("sip:@host").is_err());
         assert!(Target::parse("sip:1000@host;transport=tcp").is_err());
         assert!(Target::parse("sip:1000").is_err());

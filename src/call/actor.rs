@@ -13,7 +13,7 @@ use crate::media::{MediaSession, StreamSeed, sdp};
 use crate::metrics as m;
 use crate::pii::Redacted;
 use crate::sip::{Credentials, InviteRequest, LegCommand, LegEvent, LegFactory, UacLeg};
-use crate::trunk::{Admission, Admitted, InvitePermit, Trunk};
+use crate::trunk::{Admission, Admitted, InvitePermit, Trunk, Unanswered};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
@@ -60,6 +60,7 @@ struct Actor {
     invite: Option<InvitePermit>,
     admitted: Option<Admitted>,
     invite_sent_at: Option<Instant>,
+    unanswered: Option<Unanswered>,
     started: bool,
     call_id: String,
     outcome: Option<Outcome>,
@@ -70,7 +71,12 @@ fn now() -> Instant {
 }
 
 /// Runs the call to its end. Spawned on the daemon's task tracker.
-pub async fn run(spec: CallSpec, deps: Arc<CallDeps>, view: watch::Sender<CallView>, mut commands: mpsc::Receiver<CallCommand>) {
+pub async fn run(
+    spec: CallSpec,
+    deps: Arc<CallDeps>,
+    view: watch::Sender<CallView>,
+    mut commands: mpsc::Receiver<CallCommand>,
+) {
     let (admitted, invite) = match spec.admitted {
         Some((a, p)) => (Some(a), Some(p)),
         None => (None, None),
@@ -90,6 +96,7 @@ pub async fn run(spec: CallSpec, deps: Arc<CallDeps>, view: watch::Sender<CallVi
         invite,
         admitted,
         invite_sent_at: None,
+        unanswered: None,
         started: false,
         call_id: format!("{}@dialerd", uuid::Uuid::new_v4().simple()),
         outcome: None,
@@ -193,11 +200,10 @@ impl Actor {
 
     /// Set-up timing and INVITE permits follow the wire, not the machine.
     fn on_leg_event(&mut self, ev: &LegEvent) {
+        self.unanswered = None; // any response counts
         let first_answer = matches!(ev, LegEvent::Progress { .. } | LegEvent::Answered { .. });
-        if first_answer {
-            if let Some(sent) = self.invite_sent_at.take() {
-                m::call_setup(now().saturating_duration_since(sent));
-            }
+        if first_answer && let Some(sent) = self.invite_sent_at.take() {
+            m::call_setup(now().saturating_duration_since(sent));
         }
         if !matches!(ev, LegEvent::Progress { .. }) {
             self.invite = None; // the INVITE has its final response
@@ -257,7 +263,9 @@ impl Actor {
         let offer = sdp::offer(self.deps.rtp.ip(), port, rand::random::<u32>() as u64, 1);
         let cfg = &self.trunk.cfg;
         let credentials = match (&cfg.username, &cfg.password) {
-            (Some(u), Some(p)) => Some(Credentials { username: u.clone(), password: p.clone(), realm: cfg.realm.clone() }),
+            (Some(u), Some(p)) => {
+                Some(Credentials { username: u.clone(), password: p.clone(), realm: cfg.realm.clone() })
+            }
             _ => None,
         };
         let req = InviteRequest {
@@ -277,6 +285,7 @@ impl Actor {
         }
         info!(call = %self.id, to = %Redacted(&req.user), trunk = %cfg.name, "dialling");
         self.invite_sent_at = Some(now());
+        self.unanswered = Some(self.deps.admission.invite_sent());
         // A redirect replaces the previous leg, which has already ended.
         self.leg = Some(self.deps.legs.start(req));
     }

@@ -51,9 +51,13 @@ pub enum Event {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     /// Send an INVITE for this Request-URI user (first try or redirect).
-    Dial { user: String },
+    Dial {
+        user: String,
+    },
     Cancel,
-    Bye { reason: Option<String> },
+    Bye {
+        reason: Option<String>,
+    },
     StartMedia(Negotiated),
     Play(Arc<Prompt>),
     StopMedia,
@@ -80,7 +84,12 @@ enum Script {
 enum Phase {
     Idle,
     /// INVITE sent (RFC 3261 §13.2.1); 18x may have arrived.
-    Dialing { ringing: bool, early_media: bool, early_sdp: Option<Vec<u8>>, hops: u8 },
+    Dialing {
+        ringing: bool,
+        early_media: bool,
+        early_sdp: Option<Vec<u8>>,
+        hops: u8,
+    },
     /// CANCEL sent (§9.1); waiting for the INVITE's final response.
     Canceling(CancelWhy),
     /// 2xx received and ACKed (§13.2.2.4); the script runs.
@@ -195,7 +204,10 @@ impl CallMachine {
         let phase = std::mem::replace(&mut self.phase, Phase::Ended);
         self.phase = match (phase, ev) {
             // §13.2.2.1: provisional responses; 18x may carry early media.
-            (Phase::Dialing { mut ringing, mut early_media, mut early_sdp, hops }, LegEvent::Progress { status, sdp, .. }) => {
+            (
+                Phase::Dialing { mut ringing, mut early_media, mut early_sdp, hops },
+                LegEvent::Progress { status, sdp, .. },
+            ) => {
                 if !ringing {
                     ringing = true;
                     self.actions.push_back(Action::Event(Event::Ringing { sip_status: status }));
@@ -217,7 +229,9 @@ impl CallMachine {
             // §8.1.3.4: follow a redirect, but only by its user part and
             // only through the same trunk.
             (Phase::Dialing { hops, .. }, LegEvent::Rejected { status, redirect_user: Some(user), .. })
-                if (300..400).contains(&status) && hops < self.plan.max_redirects && crate::config::is_sip_user(&user) =>
+                if (300..400).contains(&status)
+                    && hops < self.plan.max_redirects
+                    && crate::config::is_sip_user(&user) =>
             {
                 self.actions.push_back(Action::Event(Event::Redirected { sip_status: status }));
                 self.actions.push_back(Action::Dial { user });
@@ -315,7 +329,8 @@ impl CallMachine {
             }
             Err(reason) => {
                 // RFC 3261 §13.2.2.4: the session is established; end it.
-                self.actions.push_back(Action::Bye { reason: Some("SIP;cause=488;text=\"Not Acceptable Here\"".into()) });
+                self.actions
+                    .push_back(Action::Bye { reason: Some("SIP;cause=488;text=\"Not Acceptable Here\"".into()) });
                 self.timers.give_up = Some(now + self.plan.give_up_after);
                 Phase::HangingUp(Outcome {
                     disposition: Disposition::Failed,
@@ -341,7 +356,17 @@ impl CallMachine {
     }
 
     fn local_hangup(&mut self, now: Instant, cause: Cause) -> Phase {
-        self.bye(now, None, Outcome { disposition: Disposition::Answered, cause, by: HangupBy::Local, sip_status: Some(200), reason: None })
+        self.bye(
+            now,
+            None,
+            Outcome {
+                disposition: Disposition::Answered,
+                cause,
+                by: HangupBy::Local,
+                sip_status: Some(200),
+                reason: None,
+            },
+        )
     }
 
     fn bye(&mut self, now: Instant, reason: Option<String>, outcome: Outcome) -> Phase {
@@ -409,9 +434,11 @@ impl CallMachine {
                 Phase::Ended
             }
             Phase::Dialing { .. } => self.cancel(now, why),
-            Phase::Answered(_) => {
-                self.bye(now, None, Outcome { disposition: Disposition::Answered, cause, by, sip_status: Some(200), reason: None })
-            }
+            Phase::Answered(_) => self.bye(
+                now,
+                None,
+                Outcome { disposition: Disposition::Answered, cause, by, sip_status: Some(200), reason: None },
+            ),
             other => other,
         };
     }
@@ -440,7 +467,9 @@ impl CallMachine {
                     reason: Some("maximum call duration reached".into()),
                 },
             ),
-            Phase::Answered(Script::Gathering) if due(self.timers.gather) => self.local_hangup(now, Cause::GatherTimeout),
+            Phase::Answered(Script::Gathering) if due(self.timers.gather) => {
+                self.local_hangup(now, Cause::GatherTimeout)
+            }
             Phase::Canceling(why) if due(self.timers.give_up) => {
                 self.finish(cancel_outcome(why, None, Some("no final response to CANCEL".into())));
                 Phase::Ended
@@ -455,12 +484,20 @@ impl CallMachine {
 }
 
 fn system_failure(status: Option<u16>, reason: String) -> Outcome {
-    Outcome { disposition: Disposition::Failed, cause: Cause::TransportError, by: HangupBy::System, sip_status: status, reason: Some(reason) }
+    Outcome {
+        disposition: Disposition::Failed,
+        cause: Cause::TransportError,
+        by: HangupBy::System,
+        sip_status: status,
+        reason: Some(reason),
+    }
 }
 
 fn cancel_outcome(why: CancelWhy, sip_status: Option<u16>, reason: Option<String>) -> Outcome {
     let (disposition, cause, by, default_reason) = match why {
-        CancelWhy::NoAnswer => (Disposition::NoAnswer, Cause::NoAnswerTimeout, HangupBy::System, "no answer before the timeout"),
+        CancelWhy::NoAnswer => {
+            (Disposition::NoAnswer, Cause::NoAnswerTimeout, HangupBy::System, "no answer before the timeout")
+        }
         CancelWhy::Api => (Disposition::Canceled, Cause::ApiHangup, HangupBy::Local, "canceled through the API"),
         CancelWhy::Shutdown => (Disposition::Canceled, Cause::Shutdown, HangupBy::System, "dialerd is shutting down"),
     };

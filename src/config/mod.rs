@@ -48,6 +48,8 @@ pub struct SipConfig {
     pub send_buffer_bytes: usize,
     /// Admission control: INVITE transactions awaiting a final response.
     pub max_invites_in_flight: usize,
+    /// Load shedding: INVITEs sent that have no response of any kind yet.
+    pub max_invites_unanswered: usize,
     /// Answer requests that break RFC 3261 grammar with 400 (RFC 4475).
     pub strict_parsing: bool,
 }
@@ -153,10 +155,7 @@ impl Config {
         Self::load_with_env(path, std::env::vars())
     }
 
-    pub fn load_with_env(
-        path: &Path,
-        env: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Config, ConfigError> {
+    pub fn load_with_env(path: &Path, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigError> {
         let read_err = |message: String| ConfigError::Read { path: path.to_path_buf(), message };
         if !path.is_file() {
             return Err(read_err("no such file".into()));
@@ -229,6 +228,7 @@ impl Config {
             recv_buffer_bytes: r.integer("recv_buffer_bytes", 4 << 20, 0, 1 << 30) as usize,
             send_buffer_bytes: r.integer("send_buffer_bytes", 4 << 20, 0, 1 << 30) as usize,
             max_invites_in_flight: r.integer("max_invites_in_flight", 20_000, 1, 1_000_000) as usize,
+            max_invites_unanswered: r.integer("max_invites_unanswered", 1000, 1, 1_000_000) as usize,
             strict_parsing: r.boolean("strict_parsing", true),
         };
         if sip.t2 < sip.t1 {
@@ -249,10 +249,7 @@ impl Config {
             Some(k) => {
                 for (i, key) in k.iter().enumerate() {
                     if key.len() < 8 || key.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                        r.problem(
-                            &format!("keys[{i}]"),
-                            "a key needs at least 8 characters and no white space",
-                        );
+                        r.problem(&format!("keys[{i}]"), "a key needs at least 8 characters and no white space");
                     }
                 }
             }
@@ -296,7 +293,11 @@ impl Config {
         let calls = CallsConfig {
             no_answer_timeout: r.seconds("no_answer_timeout_s", 30.0, 0.1, 600.0),
             max_duration: r.seconds("max_duration_s", 3600.0, 1.0, 86_400.0),
-            on_capacity: r.choice("on_capacity", OnCapacity::Reject, &[("reject", OnCapacity::Reject), ("queue", OnCapacity::Queue)]),
+            on_capacity: r.choice(
+                "on_capacity",
+                OnCapacity::Reject,
+                &[("reject", OnCapacity::Reject), ("queue", OnCapacity::Queue)],
+            ),
             queue_timeout: r.seconds("queue_timeout_s", 30.0, 0.1, 3600.0),
             max_active: r.integer("max_active", 10_000, 1, 1_000_000) as usize,
             max_redirects: r.integer("max_redirects", 3, 0, 3) as u8,
@@ -399,10 +400,10 @@ fn read_trunks(v: Option<&Value>, problems: &mut Vec<Problem>) -> Vec<TrunkConfi
         }
         let realm = r.opt_string("realm");
         let caller_id = r.opt_string("caller_id");
-        if let Some(c) = &caller_id {
-            if !is_sip_user(c) {
-                r.problem("caller_id", format!("{c:?} is not a valid SIP user part (digits, letters, + * . _ -)"));
-            }
+        if let Some(c) = &caller_id
+            && !is_sip_user(c)
+        {
+            r.problem("caller_id", format!("{c:?} is not a valid SIP user part (digits, letters, + * . _ -)"));
         }
         let caller_name = r.opt_string("caller_name");
         if caller_name.as_deref().is_some_and(|n| n.contains(['"', '\r', '\n', '\\'])) {

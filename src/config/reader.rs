@@ -193,10 +193,9 @@ impl<'a> Reader<'a> {
                     match item {
                         Value::String(s) => out.push(s.clone()),
                         Value::Number(n) => out.push(n.to_string()),
-                        other => self.problem(
-                            &format!("{name}[{i}]"),
-                            format!("expected a string, found {}", kind(other)),
-                        ),
+                        other => {
+                            self.problem(&format!("{name}[{i}]"), format!("expected a string, found {}", kind(other)))
+                        }
                     }
                 }
                 Some(out)

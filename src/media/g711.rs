@@ -35,11 +35,8 @@ pub fn ulaw_to_linear(byte: u8) -> i16 {
 }
 
 pub fn linear_to_alaw(sample: i16) -> u8 {
-    let (mask, mut s) = if sample >= 0 {
-        (0xD5u8, (sample as i32) >> 3)
-    } else {
-        (0x55u8, (-(sample as i32) - 1) >> 3)
-    };
+    let (mask, mut s) =
+        if sample >= 0 { (0xD5u8, (sample as i32) >> 3) } else { (0x55u8, (-(sample as i32) - 1) >> 3) };
     s = s.min(0xFFF);
     // Segment ends for the 13-bit magnitude: 0x1F, 0x3F, ... 0xFFF.
     let seg = (32 - (s >> 5).leading_zeros()) as i32;

@@ -89,8 +89,7 @@ impl Prompt {
         }
         match (tag, bits) {
             (1, 16) => {
-                let samples: Vec<i16> =
-                    data.chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect();
+                let samples: Vec<i16> = data.chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect();
                 Ok(Prompt::from_linear(&samples))
             }
             (7, 8) => Ok(Prompt {

@@ -140,11 +140,8 @@ pub fn negotiate(sdp: &[u8]) -> Result<Negotiated, SdpError> {
         }
     }
     let (codec, payload_type) = codec.ok_or_else(|| {
-        let names: Vec<String> = audio
-            .payloads
-            .iter()
-            .map(|&pt| audio.encoding(pt).unwrap_or_else(|| format!("payload {pt}")))
-            .collect();
+        let names: Vec<String> =
+            audio.payloads.iter().map(|&pt| audio.encoding(pt).unwrap_or_else(|| format!("payload {pt}"))).collect();
         SdpError::NoCommonCodec(if names.is_empty() { "no codecs".into() } else { names.join(", ") })
     })?;
     Ok(Negotiated {
@@ -182,13 +179,13 @@ impl AudioSection {
     }
 
     fn add_rtpmap(&mut self, map: &str) {
-        if let Some((pt, enc)) = map.split_once(' ') {
-            if let Ok(pt) = pt.trim().parse::<u8>() {
-                // Keep "name/rate" and drop channel counts.
-                let mut it = enc.trim().split('/');
-                if let (Some(n), Some(r)) = (it.next(), it.next()) {
-                    self.rtpmaps.push((pt, format!("{n}/{r}")));
-                }
+        if let Some((pt, enc)) = map.split_once(' ')
+            && let Ok(pt) = pt.trim().parse::<u8>()
+        {
+            // Keep "name/rate" and drop channel counts.
+            let mut it = enc.trim().split('/');
+            if let (Some(n), Some(r)) = (it.next(), it.next()) {
+                self.rtpmaps.push((pt, format!("{n}/{r}")));
             }
         }
     }

@@ -222,10 +222,10 @@ impl MediaSession {
         };
         self.stats.rx_packets += 1;
         self.stats.last_rx = Some(now);
-        if Some(rtp.payload_type()) == self.dtmf_payload_type {
-            if let Some(d) = self.dtmf.handle(rtp.ssrc(), rtp.timestamp(), rtp.payload()) {
-                self.events.push_back(MediaEvent::Dtmf(d));
-            }
+        if Some(rtp.payload_type()) == self.dtmf_payload_type
+            && let Some(d) = self.dtmf.handle(rtp.ssrc(), rtp.timestamp(), rtp.payload())
+        {
+            self.events.push_back(MediaEvent::Dtmf(d));
         }
     }
 

@@ -232,7 +232,12 @@ mod tests {
             "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1"
         );
         let header = authorization(&ch, &rfc7616_request());
-        assert!(header.contains("algorithm=SHA-256, qop=auth, nc=00000001, cnonce=\"f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ\""), "{header}");
+        assert!(
+            header.contains(
+                "algorithm=SHA-256, qop=auth, nc=00000001, cnonce=\"f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ\""
+            ),
+            "{header}"
+        );
         assert!(header.ends_with("opaque=\"FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS\""));
     }
 
@@ -243,7 +248,14 @@ mod tests {
             r#"Digest realm="testrealm@host.com", qop="auth,auth-int", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", opaque="5ccc069c403ebaf9f0171e9517f40e41""#,
         )
         .unwrap();
-        let req = Request { method: "GET", uri: "/dir/index.html", username: "Mufasa", password: "Circle Of Life", cnonce: "0a4f113b", nc: 1 };
+        let req = Request {
+            method: "GET",
+            uri: "/dir/index.html",
+            username: "Mufasa",
+            password: "Circle Of Life",
+            cnonce: "0a4f113b",
+            nc: 1,
+        };
         assert_eq!(response(&ch, &req), "6629fae49393a05397450978507c4ef1");
     }
 

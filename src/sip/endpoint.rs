@@ -55,9 +55,14 @@ pub struct SipEndpoint {
 impl SipEndpoint {
     /// Binds the socket and starts the stack and the router on `tasks`.
     pub async fn start(s: SipSettings, cancel: CancellationToken, tasks: TaskTracker) -> Result<Self, SipError> {
-        let (socket, granted) =
-            CountingSocket::bind(s.listen, s.recv_buffer_bytes, s.send_buffer_bytes, s.trunk_ips.clone(), s.strict_parsing)
-            .map_err(|e| SipError::Bind(s.listen, e))?;
+        let (socket, granted) = CountingSocket::bind(
+            s.listen,
+            s.recv_buffer_bytes,
+            s.send_buffer_bytes,
+            s.trunk_ips.clone(),
+            s.strict_parsing,
+        )
+        .map_err(|e| SipError::Bind(s.listen, e))?;
         let local = socket.local_addr().map_err(|e| SipError::Bind(s.listen, e))?;
         let transport = TransportLayer::new(cancel.child_token());
         let conn = UdpConnection::from_socket(Arc::new(socket), None, Some(cancel.child_token()))

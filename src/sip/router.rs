@@ -139,14 +139,15 @@ fn check(req: &Request) -> Option<(StatusCode, &'static str, Vec<Header>)> {
             Header::ContentType(v) => Some(v.value().to_ascii_lowercase()),
             _ => None,
         });
-        if let Some(ct) = ct {
-            if !req.body.is_empty() && !ct.starts_with("application/sdp") {
-                return Some((
-                    StatusCode::UnsupportedMediaType,
-                    "unsupported_media_type",
-                    vec![Header::Accept("application/sdp".into())],
-                ));
-            }
+        if let Some(ct) = ct
+            && !req.body.is_empty()
+            && !ct.starts_with("application/sdp")
+        {
+            return Some((
+                StatusCode::UnsupportedMediaType,
+                "unsupported_media_type",
+                vec![Header::Accept("application/sdp".into())],
+            ));
         }
     }
     None

@@ -78,7 +78,10 @@ impl CountingSocket {
                 wire::Verdict::Drop(_) => return Inspect::Drop,
                 wire::Verdict::Reject(status, why) => {
                     tracing::debug!(%from, status, why, "refused a malformed request");
-                    return Inspect::Answer(wire::response(&msg, status, wire::reason_phrase(status), &to_tag(), &[]), "malformed");
+                    return Inspect::Answer(
+                        wire::response(&msg, status, wire::reason_phrase(status), &to_tag(), &[]),
+                        "malformed",
+                    );
                 }
             }
         }
@@ -91,7 +94,10 @@ impl CountingSocket {
             None => Inspect::Drop,
             Some((status, reason)) => {
                 let extra: &[(&str, &str)] = if status == 405 { &[("Allow", policy::ALLOW)] } else { &[] };
-                Inspect::Answer(wire::response(&msg, status, wire::reason_phrase(status), &to_tag(), extra), reason.unwrap_or("stateless"))
+                Inspect::Answer(
+                    wire::response(&msg, status, wire::reason_phrase(status), &to_tag(), extra),
+                    reason.unwrap_or("stateless"),
+                )
             }
         }
     }
@@ -112,8 +118,20 @@ pub fn kind(datagram: &[u8]) -> Option<&str> {
     }
     let method = line.split(' ').next()?;
     let known = [
-        "INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "PRACK", "UPDATE", "INFO", "REFER", "NOTIFY",
-        "SUBSCRIBE", "MESSAGE", "PUBLISH",
+        "INVITE",
+        "ACK",
+        "BYE",
+        "CANCEL",
+        "OPTIONS",
+        "REGISTER",
+        "PRACK",
+        "UPDATE",
+        "INFO",
+        "REFER",
+        "NOTIFY",
+        "SUBSCRIBE",
+        "MESSAGE",
+        "PUBLISH",
     ];
     Some(known.into_iter().find(|k| *k == method).unwrap_or("other"))
 }
@@ -121,8 +139,7 @@ pub fn kind(datagram: &[u8]) -> Option<&str> {
 /// Whether rsipstack's parser accepts the datagram. Keep-alives (blank
 /// datagrams) count as fine; rsipstack answers them itself.
 fn parses(datagram: &[u8]) -> bool {
-    datagram.iter().all(|b| b.is_ascii_whitespace())
-        || rsipstack::sip::SipMessage::try_from(datagram).is_ok()
+    datagram.iter().all(|b| b.is_ascii_whitespace()) || rsipstack::sip::SipMessage::try_from(datagram).is_ok()
 }
 
 #[async_trait::async_trait]

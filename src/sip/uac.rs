@@ -13,8 +13,8 @@ use super::leg::{InviteRequest, LegCommand, LegEvent};
 use rsipstack::dialog::dialog::{DialogState, TerminatedReason};
 use rsipstack::dialog::invitation::InviteOption;
 use rsipstack::dialog::invite_dialog::InviteDialog;
-use rsipstack::sip::{Header, Response, StatusCode, StatusCodeKind};
 use rsipstack::sip::prelude::HeadersExt;
+use rsipstack::sip::{Header, Response, StatusCode, StatusCodeKind};
 use rsipstack::transport::SipAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -191,7 +191,8 @@ async fn on_state(req: &InviteRequest, state: DialogState, events: &mpsc::Sender
 }
 
 fn invite_option(shared: &Shared, req: &InviteRequest, auth: Option<Header>) -> Result<InviteOption, String> {
-    let callee = rsipstack::sip::Uri::try_from(req.request_uri().as_str()).map_err(|e| format!("bad Request-URI: {e}"))?;
+    let callee =
+        rsipstack::sip::Uri::try_from(req.request_uri().as_str()).map_err(|e| format!("bad Request-URI: {e}"))?;
     let caller = rsipstack::sip::Uri::try_from(format!("sip:{}@{}", req.from_user, shared.local_host()).as_str())
         .map_err(|e| format!("bad From: {e}"))?;
     let contact = rsipstack::sip::Uri::try_from(format!("sip:{}@{}", req.from_user, shared.local_host()).as_str())

@@ -81,7 +81,12 @@ pub fn scan(bytes: &[u8]) -> Option<Message> {
     let mut lines = head.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
     let first = lines.next()?.to_string();
     let start = if let Some(rest) = first.strip_prefix("SIP/") {
-        let code = rest.split(' ').nth(1).filter(|c| c.len() == 3).and_then(|c| c.parse().ok()).filter(|c| (100..700).contains(c));
+        let code = rest
+            .split(' ')
+            .nth(1)
+            .filter(|c| c.len() == 3)
+            .and_then(|c| c.parse().ok())
+            .filter(|c| (100..700).contains(c));
         Start::Response { code }
     } else {
         let mut parts = first.split_whitespace();
@@ -160,10 +165,10 @@ pub fn lint(m: &Message) -> Verdict {
     if !ok || m.all("cseq").count() > 1 {
         return Verdict::Reject(400, "bad CSeq");
     }
-    if let Some(mf) = m.header("max-forwards") {
-        if !mf.parse::<u32>().is_ok_and(|v| v <= 255) {
-            return Verdict::Reject(400, "bad Max-Forwards");
-        }
+    if let Some(mf) = m.header("max-forwards")
+        && !mf.parse::<u32>().is_ok_and(|v| v <= 255)
+    {
+        return Verdict::Reject(400, "bad Max-Forwards");
     }
     // §18.3, §20.14: one non-negative Content-Length, no larger than the body.
     let lengths: Vec<&str> = m.all("content-length").collect();
@@ -357,7 +362,8 @@ pub fn response(m: &Message, status: u16, reason: &str, to_tag: &str, extra: &[(
             "call-id" => "Call-ID",
             "cseq" => "CSeq",
             "to" => {
-                let tagged = split_semis(value).iter().skip(1).any(|p| p.trim().to_ascii_lowercase().starts_with("tag"));
+                let tagged =
+                    split_semis(value).iter().skip(1).any(|p| p.trim().to_ascii_lowercase().starts_with("tag"));
                 if tagged {
                     out.push_str(&format!("To: {value}\r\n"));
                 } else {

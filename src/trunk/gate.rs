@@ -51,6 +51,10 @@ pub enum Refusal {
     InvitesInFlight,
     /// Global cap on live calls (`[calls] max_active`).
     TooManyCalls,
+    /// Too many INVITEs have no response at all yet: responses are being
+    /// processed late (CPU saturated, or the trunk is not answering), and
+    /// more INVITEs would soon be retransmitted. Shed load instead.
+    Overloaded,
 }
 
 impl Refusal {
@@ -61,6 +65,7 @@ impl Refusal {
             Refusal::TrunkRate(_) => "trunk_rate",
             Refusal::InvitesInFlight => "invites_in_flight",
             Refusal::TooManyCalls => "max_active",
+            Refusal::Overloaded => "overloaded",
         }
     }
 
@@ -68,7 +73,9 @@ impl Refusal {
     pub fn retry_after(self) -> Duration {
         match self {
             Refusal::TrunkPaused(d) | Refusal::TrunkRate(d) => d,
-            Refusal::TrunkBusy | Refusal::InvitesInFlight | Refusal::TooManyCalls => Duration::from_secs(1),
+            Refusal::TrunkBusy | Refusal::InvitesInFlight | Refusal::TooManyCalls | Refusal::Overloaded => {
+                Duration::from_secs(1)
+            }
         }
     }
 }

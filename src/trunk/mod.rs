@@ -11,6 +11,7 @@ pub use gate::Refusal;
 use gate::TrunkGate;
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -68,6 +69,17 @@ pub struct Admission {
     by_name: HashMap<String, TrunkId>,
     invites: Arc<Semaphore>,
     live: Arc<Semaphore>,
+    unanswered: Arc<AtomicUsize>,
+    max_unanswered: usize,
+}
+
+/// Held from sending an INVITE until its first response of any kind.
+pub struct Unanswered(Arc<AtomicUsize>);
+
+impl Drop for Unanswered {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// A call's right to exist on a trunk; dropping it frees the slot.
@@ -93,15 +105,23 @@ impl Drop for InvitePermit {
 
 impl Admission {
     /// Resolves every trunk's host (DNS A/AAAA; SRV comes with issue 9).
-    pub async fn resolve(cfgs: &[TrunkConfig], max_invites: usize, max_live: usize) -> Result<Self, ResolveError> {
+    pub async fn resolve(
+        cfgs: &[TrunkConfig],
+        max_invites: usize,
+        max_unanswered: usize,
+        max_live: usize,
+    ) -> Result<Self, ResolveError> {
         let mut trunks = Vec::with_capacity(cfgs.len());
         let mut by_name = HashMap::new();
         for (i, cfg) in cfgs.iter().enumerate() {
-            let err = |message: String| ResolveError { name: cfg.name.clone(), host: cfg.host.clone(), port: cfg.port, message };
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((cfg.host.as_str(), cfg.port))
-                .await
-                .map_err(|e| err(e.to_string()))?
-                .collect();
+            let err = |message: String| ResolveError {
+                name: cfg.name.clone(),
+                host: cfg.host.clone(),
+                port: cfg.port,
+                message,
+            };
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((cfg.host.as_str(), cfg.port)).await.map_err(|e| err(e.to_string()))?.collect();
             let target = *addrs.first().ok_or_else(|| err("no address".into()))?;
             by_name.insert(cfg.name.clone(), TrunkId(i));
             trunks.push(Arc::new(Trunk {
@@ -117,6 +137,8 @@ impl Admission {
             by_name,
             invites: Arc::new(Semaphore::new(max_invites)),
             live: Arc::new(Semaphore::new(max_live)),
+            unanswered: Arc::new(AtomicUsize::new(0)),
+            max_unanswered,
         })
     }
 
@@ -139,10 +161,19 @@ impl Admission {
 
     /// Admits one call on a trunk now, or says why not.
     pub fn try_admit(&self, id: TrunkId) -> Result<Admitted, Refusal> {
+        if self.unanswered.load(Ordering::Relaxed) >= self.max_unanswered {
+            return Err(Refusal::Overloaded);
+        }
         let live = self.live.clone().try_acquire_owned().map_err(|_| Refusal::TooManyCalls)?;
         let trunk = self.trunks[id.0].clone();
         trunk.gate.lock().unwrap().try_admit(Instant::now())?;
         Ok(Admitted { trunk, _live: live })
+    }
+
+    /// Marks an INVITE as sent; drop the guard at its first response.
+    pub fn invite_sent(&self) -> Unanswered {
+        self.unanswered.fetch_add(1, Ordering::Relaxed);
+        Unanswered(self.unanswered.clone())
     }
 
     pub fn try_invite(&self) -> Result<InvitePermit, Refusal> {

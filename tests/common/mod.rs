@@ -132,7 +132,11 @@ caller_name = "Test Caller"
             if let Some(found) = ready_line(&log) {
                 break found;
             }
-            assert!(Instant::now() < deadline, "dialerd did not become ready:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+            assert!(
+                Instant::now() < deadline,
+                "dialerd did not become ready:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
             std::thread::sleep(Duration::from_millis(20));
         };
         let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -172,7 +176,8 @@ caller_name = "Test Caller"
     }
 
     pub fn get(&self, path: &str) -> (u16, Value) {
-        let mut resp = self.agent.get(&self.url(path)).header("Authorization", &format!("Bearer {KEY}")).call().unwrap();
+        let mut resp =
+            self.agent.get(&self.url(path)).header("Authorization", &format!("Bearer {KEY}")).call().unwrap();
         (resp.status().as_u16(), resp.body_mut().read_json().unwrap_or(Value::Null))
     }
 
@@ -181,7 +186,8 @@ caller_name = "Test Caller"
     }
 
     pub fn delete(&self, path: &str) -> (u16, Value) {
-        let mut resp = self.agent.delete(&self.url(path)).header("Authorization", &format!("Bearer {KEY}")).call().unwrap();
+        let mut resp =
+            self.agent.delete(&self.url(path)).header("Authorization", &format!("Bearer {KEY}")).call().unwrap();
         (resp.status().as_u16(), resp.body_mut().read_json().unwrap_or(Value::Null))
     }
 
@@ -257,10 +263,10 @@ impl Drop for Daemon {
 fn ready_line(log: &Path) -> Option<(SocketAddr, SocketAddr)> {
     let f = std::fs::File::open(log).ok()?;
     for line in BufReader::new(f).lines().map_while(Result::ok) {
-        if let Ok(v) = serde_json::from_str::<Value>(&line) {
-            if v["message"] == "dialerd ready" {
-                return Some((v["sip"].as_str()?.parse().ok()?, v["http"].as_str()?.parse().ok()?));
-            }
+        if let Ok(v) = serde_json::from_str::<Value>(&line)
+            && v["message"] == "dialerd ready"
+        {
+            return Some((v["sip"].as_str()?.parse().ok()?, v["http"].as_str()?.parse().ok()?));
         }
     }
     None
@@ -338,8 +344,11 @@ impl Sipp {
         let deadline = Instant::now() + Duration::from_secs(5);
         while !udp_port_bound(port) {
             if Instant::now() > deadline || child_exited(&mut child) {
-                panic!("sipp did not bind port {port}:\n{}", std::fs::read_to_string(&out).unwrap_or_default()
-                    + &std::fs::read_to_string(dir.path().join("errors.log")).unwrap_or_default());
+                panic!(
+                    "sipp did not bind port {port}:\n{}",
+                    std::fs::read_to_string(&out).unwrap_or_default()
+                        + &std::fs::read_to_string(dir.path().join("errors.log")).unwrap_or_default()
+                );
             }
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -382,10 +391,12 @@ fn read_stat(path: &Path) -> (u64, u64) {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let mut lines = text.lines();
     let Some(header) = lines.next() else { return (0, 0) };
-    let Some(last) = text.lines().filter(|l| !l.is_empty()).last() else { return (0, 0) };
+    let Some(last) = text.lines().rfind(|l| !l.is_empty()) else { return (0, 0) };
     let cols: Vec<&str> = header.split(';').collect();
     let vals: Vec<&str> = last.split(';').collect();
-    let get = |name: &str| cols.iter().position(|c| *c == name).and_then(|i| vals.get(i)).and_then(|v| v.parse().ok()).unwrap_or(0);
+    let get = |name: &str| {
+        cols.iter().position(|c| *c == name).and_then(|i| vals.get(i)).and_then(|v| v.parse().ok()).unwrap_or(0)
+    };
     (get("SuccessfulCall(C)"), get("FailedCall(C)"))
 }
 
@@ -415,8 +426,10 @@ fn child_exited(child: &mut Child) -> bool {
 pub fn udp_port_bound(port: u16) -> bool {
     let needle = format!(":{port:04X} ");
     ["/proc/net/udp", "/proc/net/udp6"].iter().any(|f| {
-        std::fs::read_to_string(f).unwrap_or_default().lines().skip(1).any(|l| {
-            l.split_whitespace().nth(1).is_some_and(|local| format!("{local} ").ends_with(&needle))
-        })
+        std::fs::read_to_string(f)
+            .unwrap_or_default()
+            .lines()
+            .skip(1)
+            .any(|l| l.split_whitespace().nth(1).is_some_and(|local| format!("{local} ").ends_with(&needle)))
     })
 }

@@ -71,7 +71,10 @@ fn answered_call_plays_gathers_and_hangs_up() {
     m.handle_leg(t1, LegEvent::Ended);
     let a = drain(&mut m);
     let o = finished(&a).unwrap();
-    assert_eq!((o.disposition, o.cause, o.by, o.sip_status), (Disposition::Answered, Cause::GatherComplete, HangupBy::Local, Some(200)));
+    assert_eq!(
+        (o.disposition, o.cause, o.by, o.sip_status),
+        (Disposition::Answered, Cause::GatherComplete, HangupBy::Local, Some(200))
+    );
     assert!(m.is_ended());
     assert_eq!(m.poll_timeout(), None);
 }
@@ -111,7 +114,12 @@ fn api_hangup_before_answer_is_canceled() {
 
 #[test]
 fn final_responses_map_to_dispositions() {
-    for (status, d) in [(486, Disposition::Busy), (404, Disposition::InvalidNumber), (603, Disposition::Rejected), (500, Disposition::Failed)] {
+    for (status, d) in [
+        (486, Disposition::Busy),
+        (404, Disposition::InvalidNumber),
+        (603, Disposition::Rejected),
+        (500, Disposition::Failed),
+    ] {
         let mut m = CallMachine::new(plan());
         m.start(Instant::now());
         m.handle_leg(Instant::now(), rejected(status, "x"));
@@ -127,7 +135,12 @@ fn service_unavailable_with_retry_after_pauses_the_trunk() {
     drain(&mut m);
     m.handle_leg(
         Instant::now(),
-        LegEvent::Rejected { status: 503, reason: "Service Unavailable".into(), retry_after: Some(Duration::from_secs(20)), redirect_user: None },
+        LegEvent::Rejected {
+            status: 503,
+            reason: "Service Unavailable".into(),
+            retry_after: Some(Duration::from_secs(20)),
+            redirect_user: None,
+        },
     );
     let a = drain(&mut m);
     assert_eq!(a[0], Action::PauseTrunk(Duration::from_secs(20)));
@@ -140,7 +153,12 @@ fn redirects_follow_the_user_at_most_three_times() {
     let mut m = CallMachine::new(plan());
     m.start(t0);
     drain(&mut m);
-    let redirect = |u: &str| LegEvent::Rejected { status: 302, reason: "Moved".into(), retry_after: None, redirect_user: Some(u.into()) };
+    let redirect = |u: &str| LegEvent::Rejected {
+        status: 302,
+        reason: "Moved".into(),
+        retry_after: None,
+        redirect_user: Some(u.into()),
+    };
     for hop in 1..=3 {
         m.handle_leg(t0, redirect(&format!("100{hop}")));
         let a = drain(&mut m);

@@ -54,7 +54,11 @@ fn pacing_has_no_drift_over_ten_minutes() {
     assert_eq!(sent.len(), 30_001);
     for (k, (at, packet)) in sent.iter().enumerate() {
         let ideal = start + FRAME * k as u32;
-        assert!(*at >= ideal && *at - ideal < Duration::from_millis(7), "frame {k} sent {:?} after its deadline", *at - ideal);
+        assert!(
+            *at >= ideal && *at - ideal < Duration::from_millis(7),
+            "frame {k} sent {:?} after its deadline",
+            *at - ideal
+        );
         let (seq, ts, marker, pt) = header(packet);
         assert_eq!(seq, SEED.seq.wrapping_add(k as u16));
         assert_eq!(ts, SEED.timestamp.wrapping_add(160 * k as u32));

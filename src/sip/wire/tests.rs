@@ -49,13 +49,33 @@ fn request_line_rules() {
     assert_eq!(verdict(&with_line("INVITE  sip:a@b SIP/2.0"), "abcd"), Verdict::Reject(400, "malformed Request-Line"));
     assert_eq!(verdict(&with_line("INVITE sip:a@b SIP/2.0 "), "abcd"), Verdict::Reject(400, "malformed Request-Line"));
     assert_eq!(verdict(&with_line("INVITE sip:a@b SIP/7.0"), "abcd"), Verdict::Reject(505, "version"));
-    assert_eq!(verdict(&with_line("INVITE <sip:a@b> SIP/2.0"), "abcd"), Verdict::Reject(400, "Request-URI in angle brackets"));
-    assert_eq!(verdict(&with_line("INVITE sip:a@b?Route=%3Csip:c%3E SIP/2.0"), "abcd"), Verdict::Reject(400, "headers in the Request-URI"));
-    assert_eq!(verdict(&with_line("INVITE sip:2001:db8::10 SIP/2.0"), "abcd"), Verdict::Reject(400, "IPv6 address without brackets"));
-    assert_eq!(verdict(&with_line("INVITE sip:u@[2001:db8:::192.0.2.1] SIP/2.0"), "abcd"), Verdict::Reject(400, "invalid IPv6 reference"));
-    assert_eq!(verdict(&with_line("INVITE sip:u@[2001:db8::10:5070] SIP/2.0"), "abcd"), Verdict::Pass, "RFC 5118 §4.3: no port");
+    assert_eq!(
+        verdict(&with_line("INVITE <sip:a@b> SIP/2.0"), "abcd"),
+        Verdict::Reject(400, "Request-URI in angle brackets")
+    );
+    assert_eq!(
+        verdict(&with_line("INVITE sip:a@b?Route=%3Csip:c%3E SIP/2.0"), "abcd"),
+        Verdict::Reject(400, "headers in the Request-URI")
+    );
+    assert_eq!(
+        verdict(&with_line("INVITE sip:2001:db8::10 SIP/2.0"), "abcd"),
+        Verdict::Reject(400, "IPv6 address without brackets")
+    );
+    assert_eq!(
+        verdict(&with_line("INVITE sip:u@[2001:db8:::192.0.2.1] SIP/2.0"), "abcd"),
+        Verdict::Reject(400, "invalid IPv6 reference")
+    );
+    assert_eq!(
+        verdict(&with_line("INVITE sip:u@[2001:db8::10:5070] SIP/2.0"), "abcd"),
+        Verdict::Pass,
+        "RFC 5118 §4.3: no port"
+    );
     assert_eq!(verdict(&with_line("INVITE sip:u@[2001:db8::10]:5070 SIP/2.0"), "abcd"), Verdict::Pass);
-    assert_eq!(verdict(&with_line("INVITE sip:1_u.URI~(x!y)&is+it$/c?,/;;*:&it=1@example.com SIP/2.0"), "abcd"), Verdict::Pass, "? in the user part");
+    assert_eq!(
+        verdict(&with_line("INVITE sip:1_u.URI~(x!y)&is+it$/c?,/;;*:&it=1@example.com SIP/2.0"), "abcd"),
+        Verdict::Pass,
+        "? in the user part"
+    );
 }
 
 #[test]
@@ -68,17 +88,35 @@ fn header_rules() {
     assert!(bad(swap("Content-Length: 4", "Content-Length: -4")));
     assert!(bad(swap("Content-Length: 4", "Content-Length: 9999")), "longer than the body");
     assert!(bad(swap("Content-Length: 4", "Content-Length: 4\nl: 5")));
-    assert!(bad(swap("To: <sip:+15551234@example.com>", "To: \"Mr. J. User <sip:j.user@example.com>")), "unbalanced quote");
-    assert!(bad(swap("To: <sip:+15551234@example.com>", "To: Watson, Thomas <sip:t@example.org>")), "non-token display");
+    assert!(
+        bad(swap("To: <sip:+15551234@example.com>", "To: \"Mr. J. User <sip:j.user@example.com>")),
+        "unbalanced quote"
+    );
+    assert!(
+        bad(swap("To: <sip:+15551234@example.com>", "To: Watson, Thomas <sip:t@example.org>")),
+        "non-token display"
+    );
     assert!(bad(swap("To: <sip:+15551234@example.com>", "To: \"W\" < sip:t@example.org >")), "spaces in addr-spec");
     assert!(bad(swap("Contact: <sip:alice@192.0.2.1>", "Contact: <sip:alice@192.0.2.1>;;;;")), "empty params");
-    assert!(bad(swap("Contact: <sip:alice@192.0.2.1>", "Contact: sip:u@example.com?Route=%3Csip:x%3E")), "? outside brackets");
+    assert!(
+        bad(swap("Contact: <sip:alice@192.0.2.1>", "Contact: sip:u@example.com?Route=%3Csip:x%3E")),
+        "? outside brackets"
+    );
     assert!(bad(swap(";branch=z9hG4bKabc;rport", ";;,;,,")), "empty Via params");
     assert!(bad(swap("Call-ID: abc@192.0.2.1\n", "")), "missing Call-ID");
-    assert_eq!(verdict(&OK.replacen("Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKabc;rport\n", "", 1), "abcd"), Verdict::Drop("no Via to answer to"));
+    assert_eq!(
+        verdict(&OK.replacen("Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKabc;rport\n", "", 1), "abcd"),
+        Verdict::Drop("no Via to answer to")
+    );
     assert_eq!(verdict(&swap("Contact: <sip:alice@192.0.2.1>", "Contact: *"), "abcd"), Verdict::Pass);
     assert_eq!(
-        verdict(&swap("To: <sip:+15551234@example.com>", "To: \"BEL:\\\u{7} q\" <sip:1_u.URI~(x!y)&z+it$/c?,/;;*@example.com>"), "abcd"),
+        verdict(
+            &swap(
+                "To: <sip:+15551234@example.com>",
+                "To: \"BEL:\\\u{7} q\" <sip:1_u.URI~(x!y)&z+it$/c?,/;;*@example.com>"
+            ),
+            "abcd"
+        ),
         Verdict::Pass,
         "anything goes inside quotes and brackets"
     );
@@ -111,7 +149,9 @@ fn stateless_response_echoes_and_tags() {
 
 #[test]
 fn scanning_garbage_never_panics() {
-    for input in [&b""[..], b"\r\n", b"\xff\xfe\r\n\r\n", b"INVITE", b"SIP/2.0", b":::\r\n\r\n", b"A B C\r\n\t\r\n x\r\n"] {
+    for input in
+        [&b""[..], b"\r\n", b"\xff\xfe\r\n\r\n", b"INVITE", b"SIP/2.0", b":::\r\n\r\n", b"A B C\r\n\t\r\n x\r\n"]
+    {
         if let Some(m) = scan(input) {
             let _ = lint(&m);
             let _ = response(&m, 400, "Bad Request", "t", &[]);
