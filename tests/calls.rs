@@ -263,5 +263,9 @@ fn early_media_answer_and_retransmitted_ok_is_reacked() {
     assert_eq!(v["events"][1]["sip_status"], 183);
     assert_eq!(v["events"][3]["codec"], "PCMA", "the answer came in the 183");
     assert_sipp(&sipp.wait(T), 1);
-    assert_eq!(d.metric("dialerd_sip_messages_total", "direction=\"out\",kind=\"ACK\""), 2.0, "the retransmitted 200 was ACKed again");
+    assert_eq!(
+        d.metric("dialerd_sip_messages_total", "direction=\"out\",kind=\"ACK\""),
+        2.0,
+        "the retransmitted 200 was ACKed again"
+    );
 }

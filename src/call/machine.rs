@@ -1,87 +1,30 @@
 //! One call's logic, sans-IO: leg events, media events, API commands and
 //! time in; actions out (`handle_*` / `poll_*`).
 //!
-//! The minimal script of this version: after answer, play a prompt, collect
-//! up to N digits with a timeout, hang up. The dialplan issue replaces the
-//! script with the IVR interpreter; the dialling half stays.
+//! This file is the dialling half (RFC 3261 §13, §9, §15); `script.rs` is
+//! what runs once the call is answered.
 
 use super::outcome::{Cause, Disposition, HangupBy, Outcome};
-use crate::media::sdp::{self, Negotiated};
-use crate::media::{MediaEvent, Prompt};
+pub use super::plan::{Action, Event, Gather, Plan};
 use crate::sip::LegEvent;
-use serde::Serialize;
 use std::collections::VecDeque;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Gather {
-    pub max_digits: usize,
-    pub timeout: Duration,
-}
-
-/// What to do with the call, fixed when it is created.
-#[derive(Debug, Clone)]
-pub struct Plan {
-    pub user: String,
-    pub prompt: Option<Arc<Prompt>>,
-    pub gather: Option<Gather>,
-    pub no_answer_timeout: Duration,
-    pub max_duration: Duration,
-    pub max_redirects: u8,
-    /// How long to wait for the final response to CANCEL or BYE before the
-    /// call is closed anyway (64 × T1 plus margin, RFC 3261 §17.1.1.2).
-    pub give_up_after: Duration,
-}
-
-/// The call's history as the API shows it (`events[].type`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Event {
-    Queued,
-    Dialing,
-    Redirected { sip_status: u16 },
-    Ringing { sip_status: u16 },
-    EarlyMedia,
-    Answered { codec: &'static str },
-    Dtmf { digit: char },
-    Hangup { cause: Cause, sip_status: Option<u16>, reason: Option<String>, by: HangupBy },
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Action {
-    /// Send an INVITE for this Request-URI user (first try or redirect).
-    Dial {
-        user: String,
-    },
-    Cancel,
-    Bye {
-        reason: Option<String>,
-    },
-    StartMedia(Negotiated),
-    Play(Arc<Prompt>),
-    StopMedia,
-    /// A 503 with Retry-After: stop sending calls to this trunk for a while.
-    PauseTrunk(Duration),
-    Event(Event),
-    Finished(Outcome),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CancelWhy {
+pub(super) enum CancelWhy {
     NoAnswer,
     Api,
     Shutdown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Script {
+pub(super) enum Script {
     Playing,
     Gathering,
 }
 
 #[derive(Debug)]
-enum Phase {
+pub(super) enum Phase {
     Idle,
     /// INVITE sent (RFC 3261 §13.2.1); 18x may have arrived.
     Dialing {
@@ -101,11 +44,11 @@ enum Phase {
 
 /// The machine's timer table; every entry is an absolute deadline.
 #[derive(Debug, Default)]
-struct Timers {
-    no_answer: Option<Instant>,
-    max_duration: Option<Instant>,
-    gather: Option<Instant>,
-    give_up: Option<Instant>,
+pub(super) struct Timers {
+    pub(super) no_answer: Option<Instant>,
+    pub(super) max_duration: Option<Instant>,
+    pub(super) gather: Option<Instant>,
+    pub(super) give_up: Option<Instant>,
 }
 
 impl Timers {
@@ -115,13 +58,13 @@ impl Timers {
 }
 
 pub struct CallMachine {
-    plan: Plan,
-    phase: Phase,
-    timers: Timers,
-    actions: VecDeque<Action>,
-    digits: String,
-    answered_at: Option<Instant>,
-    media_started: bool,
+    pub(super) plan: Plan,
+    pub(super) phase: Phase,
+    pub(super) timers: Timers,
+    pub(super) actions: VecDeque<Action>,
+    pub(super) digits: String,
+    pub(super) answered_at: Option<Instant>,
+    pub(super) media_started: bool,
 }
 
 impl CallMachine {
@@ -312,64 +255,7 @@ impl CallMachine {
 }
 
 impl CallMachine {
-    /// §13.2.2.4 / RFC 3264 §5: settle the media from the answer.
-    fn answered(&mut self, now: Instant, sdp: Option<Vec<u8>>) -> Phase {
-        self.answered_at = Some(now);
-        let negotiated = match sdp {
-            None => Err("the 2xx carried no SDP answer".to_string()),
-            Some(body) => sdp::negotiate(&body).map_err(|e| e.to_string()),
-        };
-        match negotiated {
-            Ok(n) => {
-                self.actions.push_back(Action::Event(Event::Answered { codec: n.codec.name() }));
-                self.actions.push_back(Action::StartMedia(n));
-                self.media_started = true;
-                self.timers.max_duration = Some(now + self.plan.max_duration);
-                self.start_script(now)
-            }
-            Err(reason) => {
-                // RFC 3261 §13.2.2.4: the session is established; end it.
-                self.actions
-                    .push_back(Action::Bye { reason: Some("SIP;cause=488;text=\"Not Acceptable Here\"".into()) });
-                self.timers.give_up = Some(now + self.plan.give_up_after);
-                Phase::HangingUp(Outcome {
-                    disposition: Disposition::Failed,
-                    cause: Cause::MediaError,
-                    by: HangupBy::System,
-                    sip_status: Some(200),
-                    reason: Some(reason),
-                })
-            }
-        }
-    }
-
-    fn start_script(&mut self, now: Instant) -> Phase {
-        if let Some(p) = self.plan.prompt.clone() {
-            self.actions.push_back(Action::Play(p));
-            Phase::Answered(Script::Playing)
-        } else if let Some(g) = self.plan.gather {
-            self.timers.gather = Some(now + g.timeout);
-            Phase::Answered(Script::Gathering)
-        } else {
-            self.local_hangup(now, Cause::ScriptDone)
-        }
-    }
-
-    fn local_hangup(&mut self, now: Instant, cause: Cause) -> Phase {
-        self.bye(
-            now,
-            None,
-            Outcome {
-                disposition: Disposition::Answered,
-                cause,
-                by: HangupBy::Local,
-                sip_status: Some(200),
-                reason: None,
-            },
-        )
-    }
-
-    fn bye(&mut self, now: Instant, reason: Option<String>, outcome: Outcome) -> Phase {
+    pub(super) fn bye(&mut self, now: Instant, reason: Option<String>, outcome: Outcome) -> Phase {
         self.timers.gather = None;
         self.timers.max_duration = None;
         self.timers.give_up = Some(now + self.plan.give_up_after);
@@ -378,7 +264,7 @@ impl CallMachine {
         Phase::HangingUp(outcome)
     }
 
-    fn finish(&mut self, o: Outcome) {
+    pub(super) fn finish(&mut self, o: Outcome) {
         self.timers = Timers::default();
         if self.media_started {
             self.actions.push_back(Action::StopMedia);
@@ -391,29 +277,6 @@ impl CallMachine {
             by: o.by,
         }));
         self.actions.push_back(Action::Finished(o));
-    }
-
-    pub fn handle_media(&mut self, now: Instant, ev: MediaEvent) {
-        let phase = std::mem::replace(&mut self.phase, Phase::Ended);
-        self.phase = match (phase, ev) {
-            (Phase::Answered(script), MediaEvent::Dtmf(d)) => {
-                self.digits.push(d);
-                self.actions.push_back(Action::Event(Event::Dtmf { digit: d }));
-                match self.plan.gather {
-                    // Digits typed over the prompt count (barge-in).
-                    Some(g) if self.digits.len() >= g.max_digits => self.local_hangup(now, Cause::GatherComplete),
-                    _ => Phase::Answered(script),
-                }
-            }
-            (Phase::Answered(Script::Playing), MediaEvent::PromptFinished) => match self.plan.gather {
-                Some(g) => {
-                    self.timers.gather = Some(now + g.timeout);
-                    Phase::Answered(Script::Gathering)
-                }
-                None => self.local_hangup(now, Cause::ScriptDone),
-            },
-            (phase, _) => phase,
-        };
     }
 
     /// `DELETE /v1/calls/{id}`: CANCEL before answer, BYE after.

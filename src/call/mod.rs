@@ -4,7 +4,9 @@
 pub mod actor;
 pub mod machine;
 pub mod outcome;
+pub mod plan;
 pub mod prompts;
 pub mod registry;
 pub mod rtp;
+mod script;
 pub mod view;

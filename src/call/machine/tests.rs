@@ -1,5 +1,8 @@
 use super::*;
+use crate::media::{MediaEvent, Prompt};
 use crate::media::sdp::Codec;
+use std::sync::Arc;
+use std::time::Duration;
 
 const ANSWER: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n";
 

@@ -1,0 +1,125 @@
+//! `[[trunks]]`: each entry read and checked, problems named by index.
+
+use super::reader::{self, Reader};
+use super::{Problem, SipTransport, TrunkConfig};
+use serde_json::Value;
+
+pub(super) fn read_trunks(v: Option<&Value>, problems: &mut Vec<Problem>) -> Vec<TrunkConfig> {
+    let items = match v {
+        None | Some(Value::Null) => {
+            problems.push(Problem {
+                key: "trunks".into(),
+                message: "at least one [[trunks]] entry (name, address) is required to place calls".into(),
+            });
+            return Vec::new();
+        }
+        Some(Value::Array(items)) => items,
+        Some(other) => {
+            problems.push(Problem {
+                key: "trunks".into(),
+                message: format!("expected [[trunks]] tables, found {}", reader::kind(other)),
+            });
+            return Vec::new();
+        }
+    };
+    let mut out: Vec<TrunkConfig> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let prefix = format!("trunks[{i}]");
+        let Some(table) = item.as_object() else {
+            problems.push(Problem { key: prefix, message: "expected a table".into() });
+            continue;
+        };
+        let mut r = Reader::new(Some(table), prefix, problems);
+        let name = r.required_string("name");
+        if let Some(n) = &name {
+            if !n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                r.problem("name", format!("{n:?} may hold only letters, digits, '-' and '_'"));
+            } else if out.iter().any(|t| &t.name == n) {
+                r.problem("name", format!("{n:?} is used by another trunk"));
+            }
+        }
+        let address = r.required_string("address");
+        let host_port = address.as_deref().and_then(|a| match split_host_port(a) {
+            Ok(hp) => Some(hp),
+            Err(why) => {
+                r.problem("address", format!("{a:?} {why}"));
+                None
+            }
+        });
+        let transport = match r.string("transport", "udp").as_str() {
+            "udp" => SipTransport::Udp,
+            "tcp" | "tls" => {
+                r.problem("transport", "only \"udp\" is supported in this version");
+                SipTransport::Udp
+            }
+            other => {
+                r.problem("transport", format!("{other:?} is not one of: udp"));
+                SipTransport::Udp
+            }
+        };
+        let username = r.opt_string("username");
+        let password = r.opt_string("password");
+        if username.is_some() != password.is_some() {
+            r.problem(if username.is_some() { "password" } else { "username" }, "username and password go together");
+        }
+        let realm = r.opt_string("realm");
+        let caller_id = r.opt_string("caller_id");
+        if let Some(c) = &caller_id
+            && !is_sip_user(c)
+        {
+            r.problem("caller_id", format!("{c:?} is not a valid SIP user part (digits, letters, + * . _ -)"));
+        }
+        let caller_name = r.opt_string("caller_name");
+        if caller_name.as_deref().is_some_and(|n| n.contains(['"', '\r', '\n', '\\'])) {
+            r.problem("caller_name", "must not contain quotes, backslashes or line breaks");
+        }
+        let max_concurrent = r.integer("max_concurrent", 100, 1, 1_000_000) as usize;
+        let max_cps = r.number("max_cps", 10.0, 0.01, 1_000_000.0);
+        r.finish();
+        if let (Some(name), Some((host, port))) = (name, host_port) {
+            out.push(TrunkConfig {
+                name,
+                host,
+                port,
+                transport,
+                username,
+                password,
+                realm,
+                caller_id,
+                caller_name,
+                max_concurrent,
+                max_cps,
+            });
+        }
+    }
+    out
+}
+
+/// Splits `host:port` (`[v6]:port` for IPv6). The port is required: a
+/// trunk's port is part of its identity and SRV lookups come later.
+pub fn split_host_port(s: &str) -> Result<(String, u16), &'static str> {
+    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+        let (h, p) = rest.split_once("]:").ok_or("is not host:port ([IPv6]:port for IPv6)")?;
+        (h, p)
+    } else {
+        s.rsplit_once(':').ok_or("is not host:port (the port is required)")?
+    };
+    if host.is_empty() || host.contains(':') && !s.starts_with('[') {
+        return Err("is not host:port ([IPv6]:port for IPv6)");
+    }
+    if !host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':')) {
+        return Err("has an invalid host name");
+    }
+    let port: u16 = port.parse().map_err(|_| "has an invalid port")?;
+    if port == 0 {
+        return Err("has an invalid port");
+    }
+    Ok((host.to_string(), port))
+}
+
+/// RFC 3261 §25.1 `user` characters we accept for numbers and extensions.
+pub fn is_sip_user(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '*' | '.' | '_' | '-'))
+}
