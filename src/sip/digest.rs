@@ -66,8 +66,11 @@ impl Challenge {
         let params = parse_params(rest)?;
         let get = |k: &str| params.iter().find(|(n, _)| n.eq_ignore_ascii_case(k)).map(|(_, v)| v.clone());
         let alg_text = get("algorithm").unwrap_or_else(|| "MD5".into());
-        let (alg_name, session) = match alg_text.len().checked_sub(5) {
-            Some(i) if alg_text[i..].eq_ignore_ascii_case("-sess") => (&alg_text[..i], true),
+        // Byte-wise: the value comes from the far end and may be any UTF-8
+        // (found by fuzz/fuzz_targets/digest_challenge.rs).
+        let bytes = alg_text.as_bytes();
+        let (alg_name, session) = match bytes.len().checked_sub(5) {
+            Some(i) if bytes[i..].eq_ignore_ascii_case(b"-sess") => (&alg_text[..i], true),
             _ => (alg_text.as_str(), false),
         };
         let algorithm = match alg_name.to_ascii_uppercase().as_str() {
@@ -292,6 +295,12 @@ mod tests {
         let ha1 = h(&format!("{}:n:c", h("u:r:p")));
         let ha2 = h("INVITE:sip:1@h");
         assert_eq!(response(&ch, &req), h(&format!("{ha1}:n:00000001:c:auth:{ha2}")));
+    }
+
+    #[test]
+    fn non_ascii_algorithms_are_refused_without_panic() {
+        assert!(Challenge::parse("Digest realm=\"r\", nonce=\"n\", algorithm=€€").is_none());
+        assert!(Challenge::parse("Digest realm=\"r\", nonce=\"n\", algorithm=MD5€-sess").is_none());
     }
 
     #[test]
