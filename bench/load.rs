@@ -98,10 +98,8 @@ fn parse_url(url: &str) -> Result<(String, String), String> {
 
 fn main() {
     let args = Args::parse();
-    if !(args.rate > 0.0 && args.rate.is_finite())
-        || !(args.duration > 0.0 && args.duration.is_finite())
-        || args.connections == 0
-    {
+    let positive = |x: f64| x > 0.0 && x.is_finite();
+    if !positive(args.rate) || !positive(args.duration) || args.connections == 0 {
         eprintln!("cps_load: --rate and --duration must be positive, --connections at least 1");
         std::process::exit(2);
     }

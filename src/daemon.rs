@@ -102,7 +102,7 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
     let app = Arc::new(App::new(
         cfg.clone(),
         deps,
-        admission,
+        admission.clone(),
         Some(metrics.clone()),
         draining.clone(),
         calls.clone(),

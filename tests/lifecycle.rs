@@ -103,3 +103,22 @@ fn draining_refuses_new_calls_and_respects_the_deadline() {
     assert!(took >= Duration::from_millis(2500) && took < Duration::from_secs(6), "exited after {took:?}");
     assert_sipp(&sipp.wait(T), 1);
 }
+
+#[test]
+fn unanswered_invites_shed_new_calls() {
+    // One INVITE without any response is the limit here: a second call is
+    // refused as overloaded until the first gets an answer.
+    let sipp = Sipp::uas("slow_busy.xml", 2);
+    let d = Daemon::start(sipp.port, Opts { sip: "max_invites_unanswered = 1".into(), ..Opts::default() });
+    let first = d.call(call_body(json!({})));
+    std::thread::sleep(Duration::from_millis(100));
+    let (status, body, retry) = d.post_call_full(call_body(json!({})));
+    assert_eq!(status, 429, "{body}");
+    assert!(retry.is_some());
+    assert!(body["error"]["message"].as_str().unwrap().contains("overloaded"), "{body}");
+    assert_eq!(d.metric("dialerd_calls_refused_total", "reason=\"overloaded\""), 1.0);
+    assert_eq!(d.wait_ended(&first, T)["disposition"], "busy");
+    let second = d.call(call_body(json!({})));
+    assert_eq!(d.wait_ended(&second, T)["disposition"], "busy");
+    assert_sipp(&sipp.wait(T), 2);
+}

@@ -53,6 +53,7 @@ pub struct SipConfig {
     pub max_invites_in_flight: usize,
     /// Load shedding: INVITEs sent that have no response of any kind yet.
     pub max_invites_unanswered: usize,
+
     /// Answer requests that break RFC 3261 grammar with 400 (RFC 4475).
     pub strict_parsing: bool,
 }
@@ -231,7 +232,7 @@ impl Config {
             recv_buffer_bytes: r.integer("recv_buffer_bytes", 4 << 20, 0, 1 << 30) as usize,
             send_buffer_bytes: r.integer("send_buffer_bytes", 4 << 20, 0, 1 << 30) as usize,
             max_invites_in_flight: r.integer("max_invites_in_flight", 20_000, 1, 1_000_000) as usize,
-            max_invites_unanswered: r.integer("max_invites_unanswered", 1000, 1, 1_000_000) as usize,
+            max_invites_unanswered: r.integer("max_invites_unanswered", 300, 1, 1_000_000) as usize,
             strict_parsing: r.boolean("strict_parsing", true),
         };
         if sip.t2 < sip.t1 {

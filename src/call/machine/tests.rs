@@ -1,6 +1,6 @@
 use super::*;
-use crate::media::{MediaEvent, Prompt};
 use crate::media::sdp::Codec;
+use crate::media::{MediaEvent, Prompt};
 use std::sync::Arc;
 use std::time::Duration;
 
