@@ -94,6 +94,10 @@ fn spawn(
     (vr, ct, tokio::spawn(actor::run(spec, deps.clone(), vt, cr)))
 }
 
+fn request_terminated() -> LegEvent {
+    LegEvent::Rejected { status: 487, reason: "Request Terminated".into(), retry_after: None, redirect_user: None }
+}
+
 #[tokio::test(start_paused = true)]
 async fn no_answer_timeout_cancels_after_thirty_virtual_seconds() {
     let (deps, mut far) = deps().await;
@@ -107,15 +111,7 @@ async fn no_answer_timeout_cancels_after_thirty_virtual_seconds() {
     assert_eq!(commands.recv().await, Some(LegCommand::Cancel));
     assert!(virtual0.elapsed() >= Duration::from_secs(30), "{:?}", virtual0.elapsed());
     assert!(real0.elapsed() < Duration::from_secs(2), "ran in virtual time");
-    events
-        .send(LegEvent::Rejected {
-            status: 487,
-            reason: "Request Terminated".into(),
-            retry_after: None,
-            redirect_user: None,
-        })
-        .await
-        .unwrap();
+    events.send(request_terminated()).await.unwrap();
     done.await.unwrap();
     let v = view.borrow().clone();
     assert_eq!(v.state, CallState::Ended);
@@ -192,15 +188,7 @@ async fn shutdown_cancels_a_ringing_call() {
     events.send(LegEvent::Progress { status: 183, reason: "Session Progress".into(), sdp: None }).await.unwrap();
     deps.shutdown.cancel();
     assert_eq!(commands.recv().await, Some(LegCommand::Cancel));
-    events
-        .send(LegEvent::Rejected {
-            status: 487,
-            reason: "Request Terminated".into(),
-            retry_after: None,
-            redirect_user: None,
-        })
-        .await
-        .unwrap();
+    events.send(request_terminated()).await.unwrap();
     done.await.unwrap();
     let v = view.borrow().clone();
     assert_eq!(v.disposition.map(|d| d.as_str()), Some("canceled"));

@@ -11,36 +11,29 @@ const T: Duration = Duration::from_secs(20);
 
 #[test]
 fn answered_call_receives_an_rfc4733_digit() {
-    let sipp = Sipp::uas("answer_dtmf.xml", 1);
-    let d = Daemon::start(sipp.port, Opts::default());
-    let id = d.call(call_body(json!({"gather": {"max_digits": 1, "timeout_s": 10}})));
-    let v = d.wait_ended(&id, T);
+    let (d, v, r) = one_call("answer_dtmf.xml", Opts::default(), json!({"gather": {"max_digits": 1, "timeout_s": 10}}));
     assert_eq!(v["disposition"], "answered", "{v:#}");
     assert_eq!(v["digits"], "1");
     assert_eq!(v["sip_status"], 200);
     assert_eq!(v["hangup_by"], "local");
-    let types: Vec<&str> = v["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
-    assert_eq!(types, ["dialing", "ringing", "answered", "dtmf", "hangup"], "{v:#}");
+    assert_eq!(event_types(&v), ["dialing", "ringing", "answered", "dtmf", "hangup"], "{v:#}");
     assert_eq!(v["events"][3]["digit"], "1");
-    assert_eq!(v["events"][4]["cause"], "gather_complete");
+    assert_eq!(hangup_cause(&v), "gather_complete");
     assert!(v["duration_ms"].as_u64().is_some());
-    assert_sipp(&sipp.wait(T), 1);
+    assert_sipp(&r, 1);
     assert!(d.metric("dialerd_rtp_packets_total", "direction=\"in\"") >= 1.0, "DTMF packets counted");
     assert_eq!(d.metric("dialerd_calls_ended_total", "disposition=\"answered\""), 1.0);
 }
 
 #[test]
 fn busy_here_is_busy() {
-    let sipp = Sipp::uas("busy.xml", 1);
-    let d = Daemon::start(sipp.port, Opts::default());
-    let id = d.call(call_body(json!({})));
-    let v = d.wait_ended(&id, T);
+    let (_d, v, r) = one_call("busy.xml", Opts::default(), json!({}));
     assert_eq!(v["disposition"], "busy", "{v:#}");
     assert_eq!(v["sip_status"], 486);
     assert_eq!(v["reason"], "Busy Here");
     assert_eq!(v["hangup_by"], "remote");
     assert!(v["duration_ms"].is_null());
-    assert_sipp(&sipp.wait(T), 1);
+    assert_sipp(&r, 1);
 }
 
 #[test]
@@ -61,29 +54,16 @@ fn ring_no_answer_is_cancelled_at_the_timeout() {
 
 #[test]
 fn www_auth_challenge_is_answered_with_a_digest_sipp_verifies() {
-    let sipp = Sipp::uas("auth_401.xml", 1);
-    let d = Daemon::start(
-        sipp.port,
-        Opts { trunk: "username = \"alice\"\npassword = \"secret\"".into(), ..Opts::default() },
-    );
-    let id = d.call(call_body(json!({})));
-    let v = d.wait_ended(&id, T);
+    let (_d, v, r) = one_call("auth_401.xml", alice("secret"), json!({}));
     assert_eq!(v["disposition"], "answered", "{v:#}");
-    assert_sipp(&sipp.wait(T), 1);
+    assert_sipp(&r, 1);
 }
 
 #[test]
 fn proxy_auth_challenge_is_answered_once() {
-    let sipp = Sipp::uas("auth_407.xml", 1);
-    let d = Daemon::start(
-        sipp.port,
-        Opts { trunk: "username = \"alice\"\npassword = \"secret\"".into(), ..Opts::default() },
-    );
-    let id = d.call(call_body(json!({})));
-    let v = d.wait_ended(&id, T);
+    let (_d, v, r) = one_call("auth_407.xml", alice("secret"), json!({}));
     assert_eq!(v["disposition"], "answered", "{v:#}");
     assert_eq!(v["events"][1]["codec"], "PCMA");
-    let r = sipp.wait(T);
     assert_sipp(&r, 1);
     // Recompute the digest SIPp received (RFC 2617 §3.2.2, qop=auth).
     let header =
@@ -111,30 +91,20 @@ fn md5_hex(data: &[u8]) -> String {
 #[test]
 fn wrong_password_ends_as_the_challenge() {
     // SIPp stops at the bad digest; dialerd must not loop on challenges.
-    let sipp = Sipp::uas("auth_401.xml", 1);
-    let d = Daemon::start(
-        sipp.port,
-        Opts { trunk: "username = \"alice\"\npassword = \"wrong\"".into(), ..Opts::default() },
-    );
-    let id = d.call(call_body(json!({})));
-    let v = d.wait_ended(&id, T);
+    let (_d, v, r) = one_call("auth_401.xml", alice("wrong"), json!({}));
     assert_ne!(v["disposition"], "answered", "{v:#}");
-    let r = sipp.wait(T);
     assert_eq!(r.successful, 0, "{}", r.output);
 }
 
 #[test]
 fn callee_hangs_up() {
-    let sipp = Sipp::uas("callee_bye.xml", 1);
-    let d = Daemon::start(sipp.port, Opts::default());
-    let id = d.call(call_body(json!({"prompt": "welcome.wav"})));
-    let v = d.wait_ended(&id, T);
+    let (d, v, r) = one_call("callee_bye.xml", Opts::default(), json!({"prompt": "welcome.wav"}));
     assert_eq!(v["disposition"], "answered", "{v:#}");
     assert_eq!(v["hangup_by"], "remote");
     let d_ms = v["duration_ms"].as_u64().unwrap();
     assert!((600..3000).contains(&d_ms), "duration {d_ms}");
-    assert_eq!(v["events"].as_array().unwrap().last().unwrap()["cause"], "remote_bye");
-    assert_sipp(&sipp.wait(T), 1);
+    assert_eq!(hangup_cause(&v), "remote_bye");
+    assert_sipp(&r, 1);
     assert!(d.metric("dialerd_rtp_packets_total", "direction=\"out\"") >= 25.0, "the prompt was sent as RTP");
 }
 
@@ -158,27 +128,20 @@ fn service_unavailable_pauses_the_trunk_for_retry_after() {
 
 #[test]
 fn no_common_codec_fails_with_bye() {
-    let sipp = Sipp::uas("no_common_codec.xml", 1);
-    let d = Daemon::start(sipp.port, Opts::default());
-    let id = d.call(call_body(json!({})));
-    let v = d.wait_ended(&id, T);
+    let (_d, v, r) = one_call("no_common_codec.xml", Opts::default(), json!({}));
     assert_eq!(v["disposition"], "failed", "{v:#}");
     assert!(v["reason"].as_str().unwrap().contains("no common codec"), "{v:#}");
     assert_eq!(v["hangup_by"], "system");
-    assert_sipp(&sipp.wait(T), 1);
+    assert_sipp(&r, 1);
 }
 
 #[test]
 fn redirect_is_followed_through_the_same_trunk() {
-    let sipp = Sipp::uas("redirect.xml", 1);
-    let d = Daemon::start(sipp.port, Opts::default());
-    let id = d.call(call_body(json!({})));
-    let v = d.wait_ended(&id, T);
+    let (_d, v, r) = one_call("redirect.xml", Opts::default(), json!({}));
     assert_eq!(v["disposition"], "answered", "{v:#}");
-    let types: Vec<&str> = v["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
-    assert_eq!(types, ["dialing", "redirected", "answered", "hangup"], "{v:#}");
+    assert_eq!(event_types(&v), ["dialing", "redirected", "answered", "hangup"], "{v:#}");
     assert_eq!(v["events"][1]["sip_status"], 302);
-    assert_sipp(&sipp.wait(T), 1);
+    assert_sipp(&r, 1);
 }
 
 #[test]
@@ -219,33 +182,27 @@ fn delete_ends_ringing_and_answered_calls() {
     let v = d.wait_ended(&id, T);
     assert_eq!(v["disposition"], "answered", "{v:#}");
     assert_eq!(v["hangup_by"], "local");
-    assert_eq!(v["events"].as_array().unwrap().last().unwrap()["cause"], "api_hangup");
+    assert_eq!(hangup_cause(&v), "api_hangup");
     assert_eq!(v["events"][2]["codec"], "PCMA", "the answer's first codec wins");
     assert_sipp(&sipp.wait(T), 1);
 }
 
 #[test]
 fn max_duration_hangs_up_answered_calls() {
-    let sipp = Sipp::uas("answer_wait_bye.xml", 1);
-    let d = Daemon::start(sipp.port, Opts::default());
-    let id = d.call(call_body(json!({"prompt": "welcome.wav", "max_duration_s": 1})));
-    let v = d.wait_ended(&id, T);
+    let (_d, v, r) =
+        one_call("answer_wait_bye.xml", Opts::default(), json!({"prompt": "welcome.wav", "max_duration_s": 1}));
     assert_eq!(v["hangup_by"], "system", "{v:#}");
-    assert_eq!(v["events"].as_array().unwrap().last().unwrap()["cause"], "max_duration");
+    assert_eq!(hangup_cause(&v), "max_duration");
     let ms = v["duration_ms"].as_u64().unwrap();
     assert!((950..2500).contains(&ms), "duration {ms}");
-    assert_sipp(&sipp.wait(T), 1);
+    assert_sipp(&r, 1);
 }
 
 #[test]
 fn ok_without_contact_fails_cleanly() {
-    let sipp = Sipp::uas("ok_without_contact.xml", 1);
-    let mut d = Daemon::start(sipp.port, Opts::default());
-    let id = d.call(call_body(json!({})));
-    let v = d.wait_ended(&id, T);
+    let (mut d, v, r) = one_call("ok_without_contact.xml", Opts::default(), json!({}));
     assert_eq!(v["disposition"], "failed", "{v:#}");
     assert!(v["reason"].as_str().unwrap().contains("Contact"), "{v:#}");
-    let r = sipp.wait(T);
     // Known limit of rsipstack 0.7.14 (docs/sip-stack.md): no ACK is sent.
     assert_eq!((r.successful, r.failed), (0, 1), "{}", r.output);
     assert!(d.alive());
@@ -258,8 +215,7 @@ fn early_media_answer_and_retransmitted_ok_is_reacked() {
     let id = d.call(call_body(json!({"prompt": "goodbye.wav"})));
     let v = d.wait_ended(&id, T);
     assert_eq!(v["disposition"], "answered", "{v:#}");
-    let types: Vec<&str> = v["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
-    assert_eq!(types, ["dialing", "ringing", "early_media", "answered", "hangup"], "{v:#}");
+    assert_eq!(event_types(&v), ["dialing", "ringing", "early_media", "answered", "hangup"], "{v:#}");
     assert_eq!(v["events"][1]["sip_status"], 183);
     assert_eq!(v["events"][3]["codec"], "PCMA", "the answer came in the 183");
     assert_sipp(&sipp.wait(T), 1);

@@ -30,8 +30,7 @@ fn queued_calls_dial_when_a_slot_frees() {
     assert_eq!(d.delete(&format!("/v1/calls/{first}")).0, 202);
     d.wait_ended(&first, T);
     let v = d.wait_state(&second, "ringing", T);
-    let types: Vec<&str> = v["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
-    assert_eq!(types, ["queued", "dialing", "ringing"], "{v:#}");
+    assert_eq!(event_types(&v), ["queued", "dialing", "ringing"], "{v:#}");
     assert_eq!(d.delete(&format!("/v1/calls/{second}")).0, 202);
     d.wait_ended(&second, T);
     assert_sipp(&sipp.wait(T), 2);
@@ -53,7 +52,7 @@ fn queued_calls_give_up_after_the_queue_timeout() {
     let second = d.call(call_body(json!({})));
     let v = d.wait_ended(&second, T);
     assert_eq!(v["disposition"], "failed", "{v:#}");
-    assert_eq!(v["events"].as_array().unwrap().last().unwrap()["cause"], "queue_timeout");
+    assert_eq!(hangup_cause(&v), "queue_timeout");
     assert!(v["sip_status"].is_null(), "never dialled");
     d.delete(&format!("/v1/calls/{first}"));
     d.wait_ended(&first, T);

@@ -411,6 +411,32 @@ pub fn call_body(extra: Value) -> Value {
     b
 }
 
+/// One call through a SIPp UAS playing `scenario`: the daemon (for metrics),
+/// the ended call's view, and SIPp's own result (not yet asserted).
+pub fn one_call(scenario: &str, opts: Opts, body: Value) -> (Daemon, Value, SippResult) {
+    let sipp = Sipp::uas(scenario, 1);
+    let d = Daemon::start(sipp.port, opts);
+    let id = d.call(call_body(body));
+    let v = d.wait_ended(&id, Duration::from_secs(20));
+    let r = sipp.wait(Duration::from_secs(20));
+    (d, v, r)
+}
+
+/// The `type` of every event of a call view, in order.
+pub fn event_types(v: &Value) -> Vec<String> {
+    v["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap().to_string()).collect()
+}
+
+/// The `cause` of the call's hangup event.
+pub fn hangup_cause(v: &Value) -> &Value {
+    &v["events"].as_array().unwrap().last().unwrap()["cause"]
+}
+
+/// Trunk credentials SIPp's auth scenarios expect.
+pub fn alice(password: &str) -> Opts {
+    Opts { trunk: format!("username = \"alice\"\npassword = \"{password}\""), ..Opts::default() }
+}
+
 /// Asserts SIPp saw exactly `ok` successful and no failed calls.
 pub fn assert_sipp(r: &SippResult, ok: u64) {
     assert_eq!((r.successful, r.failed), (ok, 0), "SIPp counts (exit {:?}):\n{}", r.exit, r.output);
