@@ -10,18 +10,19 @@ use std::time::Duration;
 const T: Duration = Duration::from_secs(20);
 
 #[test]
-fn answered_call_receives_an_rfc4733_digit() {
-    let (d, v, r) = one_call("answer_dtmf.xml", Opts::default(), json!({"gather": {"max_digits": 1, "timeout_s": 10}}));
+fn answered_call_receives_rfc4733_digits() {
+    let (d, v, r) = one_call("answer_dtmf.xml", Opts::default(), json!({"gather": {"max_digits": 3, "timeout_s": 10}}));
     assert_eq!(v["disposition"], "answered", "{v:#}");
-    assert_eq!(v["digits"], "1");
+    assert_eq!(v["digits"], "1*#", "each event once, star and pound mapped");
     assert_eq!(v["sip_status"], 200);
     assert_eq!(v["hangup_by"], "local");
-    assert_eq!(event_types(&v), ["dialing", "ringing", "answered", "dtmf", "hangup"], "{v:#}");
+    assert_eq!(event_types(&v), ["dialing", "ringing", "answered", "dtmf", "dtmf", "dtmf", "hangup"], "{v:#}");
     assert_eq!(v["events"][3]["digit"], "1");
+    assert_eq!(v["events"][5]["digit"], "#");
     assert_eq!(hangup_cause(&v), "gather_complete");
     assert!(v["duration_ms"].as_u64().is_some());
     assert_sipp(&r, 1);
-    assert!(d.metric("dialerd_rtp_packets_total", "direction=\"in\"") >= 1.0, "DTMF packets counted");
+    assert!(d.metric("dialerd_rtp_packets_total", "direction=\"in\"") >= 20.0, "DTMF packets counted");
     assert_eq!(d.metric("dialerd_calls_ended_total", "disposition=\"answered\""), 1.0);
 }
 

@@ -168,7 +168,12 @@ impl Actor {
             let media_on = self.media.is_some();
             tokio::select! {
                 ev = recv_leg(&mut self.leg) => {
-                    let ev = ev.unwrap_or(LegEvent::Ended);
+                    // A leg that went away without a word has ended; stop
+                    // polling its closed channel.
+                    let ev = ev.unwrap_or_else(|| {
+                        self.leg = None;
+                        LegEvent::Ended
+                    });
                     self.on_leg_event(&ev);
                     self.machine.handle_leg(now(), ev);
                 }

@@ -220,6 +220,10 @@ impl CallMachine {
                 self.finish(cancel_outcome(why, status, None));
                 Phase::Ended
             }
+            (Phase::Canceling(why), LegEvent::Ended) => {
+                self.finish(cancel_outcome(why, None, None));
+                Phase::Ended
+            }
             (Phase::Canceling(why), LegEvent::AnsweredAfterCancel) => {
                 self.finish(cancel_outcome(why, Some(200), Some("answered after CANCEL; ended with BYE".into())));
                 Phase::Ended

@@ -312,3 +312,15 @@ fn queue_timeout_and_hangup_while_queued() {
     m.hangup(Instant::now());
     assert_eq!(finished(&drain(&mut m)).unwrap().disposition, Disposition::Canceled);
 }
+
+#[test]
+fn a_leg_that_vanishes_while_canceling_ends_the_call() {
+    let t0 = Instant::now();
+    let mut m = CallMachine::new(plan());
+    m.start(t0);
+    m.hangup(t0);
+    drain(&mut m);
+    m.handle_leg(t0, LegEvent::Ended);
+    let o = finished(&drain(&mut m)).cloned().unwrap();
+    assert_eq!((o.disposition, o.sip_status), (Disposition::Canceled, None));
+}
