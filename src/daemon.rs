@@ -10,6 +10,7 @@ use crate::call::actor::CallDeps;
 use crate::call::registry::CallRegistry;
 use crate::call::rtp::RtpPorts;
 use crate::config::Config;
+use crate::dialplan::DialplanStore;
 use crate::sip::{SipEndpoint, SipSettings};
 use crate::trunk::Admission;
 use std::future::Future;
@@ -32,6 +33,10 @@ pub enum DaemonError {
     Http(SocketAddr, std::io::Error),
     #[error("metrics: {0}")]
     Metrics(String),
+    #[error("HTTP client: {0}")]
+    HttpClient(String),
+    #[error("dialplans:\n{}", .0.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
+    Dialplans(Vec<crate::dialplan::DialplanProblem>),
 }
 
 /// Addresses the daemon actually bound (port 0 in config picks one).
@@ -47,6 +52,8 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
     std::fs::create_dir_all(&cfg.storage.data_dir)
         .map_err(|e| DaemonError::DataDir(cfg.storage.data_dir.clone(), e))?;
     let cfg = Arc::new(cfg);
+    let dialplans =
+        Arc::new(DialplanStore::open(&cfg.dialplans.dir, &cfg.media.prompts_dir).map_err(DaemonError::Dialplans)?);
 
     let admission = Arc::new(
         Admission::resolve(
@@ -91,6 +98,10 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
     let registry = Arc::new(CallRegistry::new(cfg.calls.retention, cfg.calls.retain_max));
     let deps = Arc::new(CallDeps {
         legs: Arc::new(sip.clone()),
+        http: reqwest::Client::builder()
+            .user_agent(&cfg.sip.user_agent)
+            .build()
+            .map_err(|e| DaemonError::HttpClient(e.to_string()))?,
         admission: admission.clone(),
         registry: registry.clone(),
         rtp: RtpPorts::new(cfg.media_ip(), cfg.media.rtp_port_min, cfg.media.rtp_port_max),
@@ -99,15 +110,13 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
         shutdown: calls_stop.clone(),
     });
     let draining = CancellationToken::new();
-    let app = Arc::new(App::new(
-        cfg.clone(),
-        deps,
-        admission.clone(),
-        Some(metrics.clone()),
-        draining.clone(),
-        calls.clone(),
-        sip.local_addr(),
-    ));
+    let rt = api::Runtime {
+        metrics: Some(metrics.clone()),
+        draining: draining.clone(),
+        tasks: calls.clone(),
+        sip_listen: sip.local_addr(),
+    };
+    let app = Arc::new(App::new(cfg.clone(), deps, admission.clone(), dialplans.clone(), rt));
     let listener =
         tokio::net::TcpListener::bind(cfg.api.listen).await.map_err(|e| DaemonError::Http(cfg.api.listen, e))?;
     let http_addr = listener.local_addr().map_err(|e| DaemonError::Http(cfg.api.listen, e))?;
@@ -122,6 +131,7 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
         })
     };
     infra.spawn(housekeeping(registry.clone(), metrics, sip_stop.clone()));
+    infra.spawn(reload_on_sighup(dialplans, sip_stop.clone()));
 
     let bound = Bound { sip: sip.local_addr(), http: http_addr };
     info!(sip = %bound.sip, http = %bound.http, trunks = cfg.trunks.len(), "dialerd ready");
@@ -145,6 +155,24 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
     let _ = tokio::time::timeout(Duration::from_secs(2), infra.wait()).await;
     info!(dialogs_left = sip.dialog_count(), "dialerd stopped");
     Ok(())
+}
+
+/// SIGHUP reloads the dialplans; a failed reload keeps the old set.
+async fn reload_on_sighup(dialplans: Arc<DialplanStore>, stop: CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        warn!("cannot listen for SIGHUP; reload with POST /v1/dialplans:reload");
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = hup.recv() => match dialplans.reload() {
+                Ok(r) => info!(flows = r.flows.len(), "SIGHUP: dialplans reloaded"),
+                Err(r) => warn!(problems = ?r.problems, "SIGHUP: dialplan reload refused; the old set stays"),
+            },
+        }
+    }
 }
 
 /// Retention sweep and metrics upkeep.

@@ -9,6 +9,7 @@ pub mod api;
 pub mod call;
 pub mod config;
 pub mod daemon;
+pub mod dialplan;
 pub mod ids;
 pub mod media;
 pub mod metrics;

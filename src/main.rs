@@ -88,14 +88,9 @@ async fn stop_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
     let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
-    let mut hup = signal(SignalKind::hangup()).expect("SIGHUP handler");
-    loop {
-        tokio::select! {
-            _ = term.recv() => return,
-            _ = int.recv() => return,
-            // Without a handler SIGHUP would kill the daemon; reload comes
-            // with the dialplan issue.
-            _ = hup.recv() => tracing::info!("SIGHUP: nothing to reload in this version"),
-        }
+    // SIGHUP (reload) is the daemon's: see daemon::reload_on_sighup.
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
     }
 }

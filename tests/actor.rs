@@ -3,16 +3,18 @@
 //! tens of seconds run in zero real time.
 
 use dialerd::call::actor::{self, CallDeps, CallSpec};
-use dialerd::call::machine::{Gather, Plan};
+use dialerd::call::machine::Plan;
 use dialerd::call::registry::{CallCommand, CallRegistry};
 use dialerd::call::rtp::RtpPorts;
 use dialerd::call::view::{CallState, CallView};
 use dialerd::config::{IdleMedia, SipTransport, TrunkConfig};
+use dialerd::dialplan::Flow;
 use dialerd::ids::{CallId, TrunkId};
 use dialerd::media::Prompt;
 use dialerd::media::dtmf::EventPayload;
 use dialerd::sip::{InviteRequest, LegCommand, LegEvent, LegFactory, UacLeg};
 use dialerd::trunk::Admission;
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -49,6 +51,7 @@ async fn deps() -> (Arc<CallDeps>, mpsc::UnboundedReceiver<FarEnd>) {
     let admission = Arc::new(Admission::resolve(&[trunk], 10, 10, 10).await.unwrap());
     let deps = CallDeps {
         legs: Arc::new(ScriptedLegs(Mutex::new(tx))),
+        http: reqwest::Client::new(),
         admission,
         registry: Arc::new(CallRegistry::new(Duration::from_secs(3600), 100)),
         rtp: RtpPorts::new("127.0.0.1".parse().unwrap(), 41_000, 41_999),
@@ -59,11 +62,11 @@ async fn deps() -> (Arc<CallDeps>, mpsc::UnboundedReceiver<FarEnd>) {
     (Arc::new(deps), rx)
 }
 
-fn plan(prompt: Option<Arc<Prompt>>, gather: Option<Gather>) -> Plan {
+fn plan(prompt: Option<Arc<Prompt>>, gather: Option<(usize, Duration)>) -> Plan {
     Plan {
         user: "+15551234".into(),
-        prompt,
-        gather,
+        flow: Arc::new(Flow::inline(prompt, gather)),
+        vars: BTreeMap::new(),
         no_answer_timeout: Duration::from_secs(30),
         max_duration: Duration::from_secs(3600),
         max_redirects: 3,
@@ -124,8 +127,7 @@ async fn answered_call_paces_the_prompt_and_takes_a_digit() {
     let (deps, mut far) = deps().await;
     let samples: Vec<i16> = (0..800).map(|i| ((i % 40) as i16 - 20) * 500).collect();
     let prompt = Arc::new(Prompt::from_linear(&samples)); // 100 ms: 5 frames
-    let (view, _cmd, done) =
-        spawn(&deps, plan(Some(prompt.clone()), Some(Gather { max_digits: 1, timeout: Duration::from_secs(60) })));
+    let (view, _cmd, done) = spawn(&deps, plan(Some(prompt.clone()), Some((1, Duration::from_secs(60)))));
     let (req, events, mut commands) = far.recv().await.unwrap();
     let offer = String::from_utf8_lossy(&req.sdp_offer).to_string();
     let actor_port: u16 =

@@ -163,8 +163,10 @@ fn the_openapi_document_matches_the_routes() {
         ("GET", "/healthz"),
         ("GET", "/metrics"),
         ("GET", "/v1/calls/{id}"),
+        ("GET", "/v1/dialplans"),
         ("GET", "/v1/openapi.json"),
         ("POST", "/v1/calls"),
+        ("POST", "/v1/dialplans:reload"),
     ];
     assert_eq!(documented, expected.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect::<Vec<_>>());
     // Every documented route exists: none answers with the fallback.

@@ -19,7 +19,10 @@ fn answered_call_receives_rfc4733_digits() {
     assert_eq!(event_types(&v), ["dialing", "ringing", "answered", "dtmf", "dtmf", "dtmf", "hangup"], "{v:#}");
     assert_eq!(v["events"][3]["digit"], "1");
     assert_eq!(v["events"][5]["digit"], "#");
-    assert_eq!(hangup_cause(&v), "gather_complete");
+    assert_eq!(hangup_cause(&v), "flow_done");
+    assert_eq!(v["flow"]["name"], "inline");
+    assert_eq!(v["flow"]["outcome"], "gather_complete");
+    assert_eq!(v["flow"]["vars"]["digits"], "1*#");
     assert!(v["duration_ms"].as_u64().is_some());
     assert_sipp(&r, 1);
     assert!(d.metric("dialerd_rtp_packets_total", "direction=\"in\"") >= 20.0, "DTMF packets counted");

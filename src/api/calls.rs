@@ -4,10 +4,11 @@ use super::error::{ApiError, ErrorBody};
 use super::target::Target;
 use super::{ApiJson, App};
 use crate::call::actor::{self, CallSpec};
-use crate::call::machine::{Gather, Plan};
+use crate::call::machine::Plan;
 use crate::call::registry::HangupError;
 use crate::call::view::{CallState, CallView};
 use crate::config::{OnCapacity, is_sip_user};
+use crate::dialplan::Flow;
 use crate::ids::CallId;
 use crate::metrics as m;
 use axum::Json;
@@ -15,6 +16,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -38,6 +40,13 @@ pub struct NewCall {
     pub prompt: Option<String>,
     /// Collect DTMF digits after the prompt.
     pub gather: Option<GatherSpec>,
+    /// Run this flow from `dialplans/` once answered (instead of `prompt`
+    /// and `gather`).
+    #[schema(example = "lead-qualification")]
+    pub dialplan: Option<String>,
+    /// Call variables for the flow (text, numbers or booleans).
+    #[schema(value_type = Option<Object>)]
+    pub vars: Option<serde_json::Map<String, serde_json::Value>>,
     /// Give up ringing after this long (default `[calls] no_answer_timeout_s`).
     pub no_answer_timeout_s: Option<f64>,
     /// Hang up answered calls after this long (default `[calls] max_duration_s`).
@@ -113,22 +122,8 @@ pub async fn create_call(
             "at most 64 characters, without quotes, backslashes or line breaks",
         ));
     }
-    let prompt = match &req.prompt {
-        Some(name) => Some(app.prompts.load(name).map_err(|e| ApiError::field("prompt", format!("{name:?}: {e}")))?),
-        None => None,
-    };
-    let gather = match &req.gather {
-        None => None,
-        Some(g) => {
-            if !(1..=32).contains(&g.max_digits) {
-                return Err(ApiError::field("gather.max_digits", "must be from 1 to 32"));
-            }
-            if !(g.timeout_s.is_finite() && g.timeout_s >= 0.1 && g.timeout_s <= 600.0) {
-                return Err(ApiError::field("gather.timeout_s", "must be from 0.1 to 600 seconds"));
-            }
-            Some(Gather { max_digits: g.max_digits as usize, timeout: Duration::from_secs_f64(g.timeout_s) })
-        }
-    };
+    let flow = flow_of(&app, &req)?;
+    let vars = vars_of(req.vars.as_ref())?;
     let calls = &app.cfg.calls;
     let no_answer_timeout = seconds("no_answer_timeout_s", req.no_answer_timeout_s, calls.no_answer_timeout, 600.0)?;
     let max_duration = seconds("max_duration_s", req.max_duration_s, calls.max_duration, 86_400.0)?;
@@ -160,8 +155,8 @@ pub async fn create_call(
     let id = CallId::new();
     let plan = Plan {
         user,
-        prompt,
-        gather,
+        flow,
+        vars,
         no_answer_timeout,
         max_duration,
         max_redirects: calls.max_redirects,
@@ -186,6 +181,53 @@ pub async fn create_call(
         headers.insert(header::LOCATION, v);
     }
     Ok((StatusCode::CREATED, headers, Json(Created { id: id.to_string(), state })))
+}
+
+/// The flow a call runs: a named dialplan, or the inline prompt-and-digits.
+fn flow_of(app: &App, req: &NewCall) -> Result<Arc<Flow>, ApiError> {
+    if let Some(name) = &req.dialplan {
+        if req.prompt.is_some() || req.gather.is_some() {
+            return Err(ApiError::field("dialplan", "prompt and gather apply only without a dialplan"));
+        }
+        return app
+            .dialplans
+            .get(name)
+            .ok_or_else(|| ApiError::field("dialplan", format!("no dialplan named {name:?}")));
+    }
+    let prompt = match &req.prompt {
+        Some(name) => Some(app.prompts.load(name).map_err(|e| ApiError::field("prompt", format!("{name:?}: {e}")))?),
+        None => None,
+    };
+    let gather = match &req.gather {
+        None => None,
+        Some(g) => {
+            if !(1..=32).contains(&g.max_digits) {
+                return Err(ApiError::field("gather.max_digits", "must be from 1 to 32"));
+            }
+            if !(g.timeout_s.is_finite() && g.timeout_s >= 0.1 && g.timeout_s <= 600.0) {
+                return Err(ApiError::field("gather.timeout_s", "must be from 0.1 to 600 seconds"));
+            }
+            Some((g.max_digits as usize, Duration::from_secs_f64(g.timeout_s)))
+        }
+    };
+    Ok(Arc::new(Flow::inline(prompt, gather)))
+}
+
+fn vars_of(vars: Option<&serde_json::Map<String, serde_json::Value>>) -> Result<BTreeMap<String, String>, ApiError> {
+    let mut out = BTreeMap::new();
+    for (k, v) in vars.into_iter().flatten() {
+        let text = match v {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Number(n) => n.to_string(),
+            serde_json::Value::Bool(b) => b.to_string(),
+            _ => return Err(ApiError::field(format!("vars.{k}"), "must be text, a number or a boolean")),
+        };
+        if k.is_empty() || k.len() > 64 || text.len() > 1024 {
+            return Err(ApiError::field(format!("vars.{k}"), "names up to 64 and values up to 1024 characters"));
+        }
+        out.insert(k.clone(), text);
+    }
+    Ok(out)
 }
 
 fn parse_id(id: &str) -> Result<CallId, ApiError> {

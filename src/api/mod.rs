@@ -3,12 +3,14 @@
 //! route cannot exist without being documented.
 
 pub mod calls;
+pub mod dialplans;
 pub mod error;
 pub mod target;
 
 use crate::call::actor::CallDeps;
 use crate::call::prompts::PromptStore;
 use crate::config::Config;
+use crate::dialplan::DialplanStore;
 use crate::trunk::Admission;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{StatusCode, header};
@@ -33,6 +35,7 @@ pub struct App {
     pub deps: Arc<CallDeps>,
     pub admission: Arc<Admission>,
     pub prompts: PromptStore,
+    pub dialplans: Arc<DialplanStore>,
     pub metrics: Option<PrometheusHandle>,
     /// Cancelled when the daemon starts draining: new calls get 503.
     pub draining: CancellationToken,
@@ -41,18 +44,35 @@ pub struct App {
     openapi: OnceLock<String>,
 }
 
+/// The daemon's handles the API needs besides the call machinery.
+pub struct Runtime {
+    pub metrics: Option<PrometheusHandle>,
+    pub draining: CancellationToken,
+    pub tasks: TaskTracker,
+    pub sip_listen: SocketAddr,
+}
+
 impl App {
     pub fn new(
         cfg: Arc<Config>,
         deps: Arc<CallDeps>,
         admission: Arc<Admission>,
-        metrics: Option<PrometheusHandle>,
-        draining: CancellationToken,
-        tasks: TaskTracker,
-        sip_listen: SocketAddr,
+        dialplans: Arc<DialplanStore>,
+        rt: Runtime,
     ) -> Self {
         let prompts = PromptStore::new(cfg.media.prompts_dir.clone());
-        Self { cfg, deps, admission, prompts, metrics, draining, tasks, sip_listen, openapi: OnceLock::new() }
+        Self {
+            cfg,
+            deps,
+            admission,
+            prompts,
+            dialplans,
+            metrics: rt.metrics,
+            draining: rt.draining,
+            tasks: rt.tasks,
+            sip_listen: rt.sip_listen,
+            openapi: OnceLock::new(),
+        }
     }
 }
 
@@ -60,7 +80,11 @@ impl App {
 #[openapi(
     info(title = "dialerd", description = "Place SIP calls, play prompts, collect DTMF. Authenticate with `Authorization: Bearer <key>` (keys from `[api] keys`)."),
     modifiers(&BearerScheme),
-    tags((name = "calls", description = "Outbound calls"), (name = "ops", description = "Health, metrics and this document"))
+    tags(
+        (name = "calls", description = "Outbound calls"),
+        (name = "dialplans", description = "IVR flows loaded from dialplans/"),
+        (name = "ops", description = "Health, metrics and this document")
+    )
 )]
 struct ApiDoc;
 
@@ -81,6 +105,8 @@ pub fn router(app: Arc<App>) -> Router {
     let protected = OpenApiRouter::new()
         .routes(routes!(calls::create_call))
         .routes(routes!(calls::get_call, calls::delete_call))
+        .routes(routes!(dialplans::list))
+        .routes(routes!(dialplans::reload))
         .route_layer(middleware::from_fn_with_state(app.clone(), require_key));
     let public = OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(metrics)).routes(routes!(openapi));
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(protected).merge(public).split_for_parts();

@@ -17,13 +17,15 @@ use crate::trunk::{Admission, Admitted, InvitePermit, Trunk, Unanswered};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
 /// What every call shares.
 pub struct CallDeps {
     pub legs: Arc<dyn LegFactory>,
+    /// For dialplan `webhook` nodes.
+    pub http: reqwest::Client,
     pub admission: Arc<Admission>,
     pub registry: Arc<CallRegistry>,
     pub rtp: RtpPorts,
@@ -63,6 +65,8 @@ struct Actor {
     unanswered: Option<Unanswered>,
     started: bool,
     call_id: String,
+    /// The reply of the webhook the flow waits for.
+    webhook: Option<oneshot::Receiver<Result<serde_json::Value, String>>>,
     outcome: Option<Outcome>,
 }
 
@@ -99,6 +103,7 @@ pub async fn run(
         unanswered: None,
         started: false,
         call_id: format!("{}@dialerd", uuid::Uuid::new_v4().simple()),
+        webhook: None,
         outcome: None,
     };
     m::call_created();
@@ -189,6 +194,10 @@ impl Actor {
                     shutdown_seen = true;
                     self.machine.shutdown(now());
                 }
+                Some(reply) = recv_webhook(&mut self.webhook) => {
+                self.webhook = None;
+                self.machine.handle_webhook(now(), reply);
+            }
                 _ = sleep_until(deadline) => {}
             }
             let t = now();
@@ -229,14 +238,36 @@ impl Actor {
                 Action::Dial { user } => self.dial(user).await,
                 Action::Cancel => self.command(LegCommand::Cancel),
                 Action::Bye { reason } => self.command(LegCommand::Bye { reason }),
-                Action::StartMedia(n) => {
-                    let seed = StreamSeed { ssrc: rand::random(), seq: rand::random(), timestamp: rand::random() };
-                    self.media = Some(MediaSession::new(&n, self.deps.idle, seed, now()));
+                Action::StartMedia(n) => self.media = Some(MediaSession::new(&n, self.deps.idle, seed(), now())),
+                Action::ListenEarly(n) => {
+                    if self.media.is_none() {
+                        self.media = Some(MediaSession::listen_only(&n, seed(), now()));
+                    }
                 }
                 Action::Play(p) => {
                     if let Some(media) = self.media.as_mut() {
                         media.play(p, now());
                     }
+                }
+                Action::StopPlayback => {
+                    if let Some(media) = self.media.as_mut() {
+                        media.stop_playback();
+                    }
+                }
+                Action::StartAmd(cfg) => {
+                    if let Some(media) = self.media.as_mut() {
+                        media.start_amd(cfg);
+                    }
+                }
+                Action::WatchSilence(d) => {
+                    if let Some(media) = self.media.as_mut() {
+                        media.watch_silence(d, now());
+                    }
+                }
+                Action::Webhook { url, body, timeout } => self.start_webhook(url, body, timeout),
+                Action::FlowChanged => {
+                    let flow = self.machine.flow_view();
+                    self.view.send_modify(|v| v.flow = flow);
                 }
                 Action::StopMedia => {
                     if let Some(media) = self.media.as_mut() {
@@ -252,6 +283,28 @@ impl Actor {
             }
         }
         self.flush_rtp().await;
+    }
+
+    /// POSTs the flow's body, with the call's id and number, off the actor's
+    /// task; the reply comes back through `self.webhook`.
+    fn start_webhook(&mut self, url: String, mut body: serde_json::Value, timeout: Duration) {
+        if let Some(obj) = body.as_object_mut() {
+            obj.insert("call_id".into(), self.id.to_string().into());
+            obj.insert("to".into(), self.view.borrow().to.clone().into());
+        }
+        let (tx, rx) = oneshot::channel();
+        self.webhook = Some(rx);
+        let http = self.deps.http.clone();
+        tokio::spawn(async move {
+            let reply = async {
+                let resp = http.post(&url).timeout(timeout).json(&body).send().await.map_err(|e| e.to_string())?;
+                if !resp.status().is_success() {
+                    return Err(format!("HTTP {}", resp.status()));
+                }
+                resp.json::<serde_json::Value>().await.map_err(|e| format!("the reply is not JSON: {e}"))
+            };
+            let _ = tx.send(reply.await);
+        });
     }
 
     fn command(&self, c: LegCommand) {
@@ -333,6 +386,19 @@ async fn recv_leg(leg: &mut Option<UacLeg>) -> Option<LegEvent> {
 async fn recv_rtp(sock: &Option<UdpSocket>, buf: &mut [u8]) -> std::io::Result<usize> {
     match sock {
         Some(s) => s.recv_from(buf).await.map(|(n, _)| n),
+        None => std::future::pending().await,
+    }
+}
+
+fn seed() -> StreamSeed {
+    StreamSeed { ssrc: rand::random(), seq: rand::random(), timestamp: rand::random() }
+}
+
+async fn recv_webhook(
+    rx: &mut Option<oneshot::Receiver<Result<serde_json::Value, String>>>,
+) -> Option<Result<serde_json::Value, String>> {
+    match rx {
+        Some(r) => Some(r.await.unwrap_or_else(|_| Err("the webhook task ended".into()))),
         None => std::future::pending().await,
     }
 }

@@ -5,7 +5,10 @@
 //! what runs once the call is answered.
 
 use super::outcome::{Cause, Disposition, HangupBy, Outcome};
-pub use super::plan::{Action, Event, Gather, Plan};
+pub use super::plan::{Action, Event, Plan};
+use crate::dialplan::FlowRun;
+use crate::media::sdp;
+use crate::media::sit::SitKind;
 use crate::sip::LegEvent;
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -15,12 +18,8 @@ pub(super) enum CancelWhy {
     NoAnswer,
     Api,
     Shutdown,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Script {
-    Playing,
-    Gathering,
+    /// Early media carried a special information tone.
+    Sit(SitKind),
 }
 
 #[derive(Debug)]
@@ -35,8 +34,8 @@ pub(super) enum Phase {
     },
     /// CANCEL sent (§9.1); waiting for the INVITE's final response.
     Canceling(CancelWhy),
-    /// 2xx received and ACKed (§13.2.2.4); the script runs.
-    Answered(Script),
+    /// 2xx received and ACKed (§13.2.2.4); the flow runs (`script.rs`).
+    Answered,
     /// BYE sent (§15.1.1); waiting for it to complete.
     HangingUp(Outcome),
     Ended,
@@ -47,13 +46,12 @@ pub(super) enum Phase {
 pub(super) struct Timers {
     pub(super) no_answer: Option<Instant>,
     pub(super) max_duration: Option<Instant>,
-    pub(super) gather: Option<Instant>,
     pub(super) give_up: Option<Instant>,
 }
 
 impl Timers {
     fn next(&self) -> Option<Instant> {
-        [self.no_answer, self.max_duration, self.gather, self.give_up].into_iter().flatten().min()
+        [self.no_answer, self.max_duration, self.give_up].into_iter().flatten().min()
     }
 }
 
@@ -65,6 +63,8 @@ pub struct CallMachine {
     pub(super) digits: String,
     pub(super) answered_at: Option<Instant>,
     pub(super) media_started: bool,
+    /// The flow, from answer on.
+    pub(super) flow: Option<FlowRun>,
 }
 
 impl CallMachine {
@@ -77,6 +77,7 @@ impl CallMachine {
             digits: String::new(),
             answered_at: None,
             media_started: false,
+            flow: None,
         }
     }
 
@@ -97,7 +98,7 @@ impl CallMachine {
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.next()
+        [self.timers.next(), self.flow.as_ref().and_then(FlowRun::poll_timeout)].into_iter().flatten().min()
     }
 
     /// The call waits for capacity before it may dial.
@@ -155,10 +156,14 @@ impl CallMachine {
                     ringing = true;
                     self.actions.push_back(Action::Event(Event::Ringing { sip_status: status }));
                 }
-                if sdp.is_some() {
+                if let Some(body) = &sdp {
                     if !early_media {
                         early_media = true;
                         self.actions.push_back(Action::Event(Event::EarlyMedia));
+                        // Listen for special information tones before answer.
+                        if let Ok(n) = sdp::negotiate(body) {
+                            self.actions.push_back(Action::ListenEarly(n));
+                        }
                     }
                     early_sdp = sdp;
                 }
@@ -229,9 +234,9 @@ impl CallMachine {
                 Phase::Ended
             }
             // §15.1.2: the far end hung up.
-            (Phase::Answered(_), LegEvent::RemoteBye { reason }) => {
+            (Phase::Answered, LegEvent::RemoteBye { reason }) => {
                 self.finish(Outcome {
-                    disposition: Disposition::Answered,
+                    disposition: self.answered_disposition(),
                     cause: Cause::RemoteBye,
                     by: HangupBy::Remote,
                     sip_status: Some(200),
@@ -239,7 +244,7 @@ impl CallMachine {
                 });
                 Phase::Ended
             }
-            (Phase::Answered(_), LegEvent::Ended) => {
+            (Phase::Answered, LegEvent::Ended) => {
                 self.finish(Outcome {
                     disposition: Disposition::Answered,
                     cause: Cause::TransportError,
@@ -260,7 +265,6 @@ impl CallMachine {
 
 impl CallMachine {
     pub(super) fn bye(&mut self, now: Instant, reason: Option<String>, outcome: Outcome) -> Phase {
-        self.timers.gather = None;
         self.timers.max_duration = None;
         self.timers.give_up = Some(now + self.plan.give_up_after);
         self.actions.push_back(Action::StopMedia);
@@ -301,16 +305,15 @@ impl CallMachine {
                 Phase::Ended
             }
             Phase::Dialing { .. } => self.cancel(now, why),
-            Phase::Answered(_) => self.bye(
-                now,
-                None,
-                Outcome { disposition: Disposition::Answered, cause, by, sip_status: Some(200), reason: None },
-            ),
+            Phase::Answered => {
+                let disposition = self.answered_disposition();
+                self.bye(now, None, Outcome { disposition, cause, by, sip_status: Some(200), reason: None })
+            }
             other => other,
         };
     }
 
-    fn cancel(&mut self, now: Instant, why: CancelWhy) -> Phase {
+    pub(super) fn cancel(&mut self, now: Instant, why: CancelWhy) -> Phase {
         self.timers.no_answer = None;
         self.timers.give_up = Some(now + self.plan.give_up_after);
         self.actions.push_back(Action::Cancel);
@@ -323,19 +326,22 @@ impl CallMachine {
         let phase = std::mem::replace(&mut self.phase, Phase::Ended);
         self.phase = match phase {
             Phase::Dialing { .. } if due(self.timers.no_answer) => self.cancel(now, CancelWhy::NoAnswer),
-            Phase::Answered(_) if due(self.timers.max_duration) => self.bye(
+            Phase::Answered if due(self.timers.max_duration) => self.bye(
                 now,
                 None,
                 Outcome {
-                    disposition: Disposition::Answered,
+                    disposition: self.answered_disposition(),
                     cause: Cause::MaxDuration,
                     by: HangupBy::System,
                     sip_status: Some(200),
                     reason: Some("maximum call duration reached".into()),
                 },
             ),
-            Phase::Answered(Script::Gathering) if due(self.timers.gather) => {
-                self.local_hangup(now, Cause::GatherTimeout)
+            Phase::Answered if self.flow.as_ref().and_then(FlowRun::poll_timeout).is_some_and(|t| t <= now) => {
+                if let Some(flow) = self.flow.as_mut() {
+                    flow.handle_timeout(now);
+                }
+                self.pump_flow(now)
             }
             Phase::Canceling(why) if due(self.timers.give_up) => {
                 self.finish(cancel_outcome(why, None, Some("no final response to CANCEL".into())));
@@ -363,12 +369,24 @@ fn system_failure(status: Option<u16>, reason: String) -> Outcome {
 fn cancel_outcome(why: CancelWhy, sip_status: Option<u16>, reason: Option<String>) -> Outcome {
     let (disposition, cause, by, default_reason) = match why {
         CancelWhy::NoAnswer => {
-            (Disposition::NoAnswer, Cause::NoAnswerTimeout, HangupBy::System, "no answer before the timeout")
+            (Disposition::NoAnswer, Cause::NoAnswerTimeout, HangupBy::System, "no answer before the timeout".into())
         }
-        CancelWhy::Api => (Disposition::Canceled, Cause::ApiHangup, HangupBy::Local, "canceled through the API"),
-        CancelWhy::Shutdown => (Disposition::Canceled, Cause::Shutdown, HangupBy::System, "dialerd is shutting down"),
+        CancelWhy::Api => (Disposition::Canceled, Cause::ApiHangup, HangupBy::Local, "canceled through the API".into()),
+        CancelWhy::Shutdown => {
+            (Disposition::Canceled, Cause::Shutdown, HangupBy::System, "dialerd is shutting down".into())
+        }
+        CancelWhy::Sit(kind) => (sit_disposition(kind), Cause::Sit, HangupBy::Remote, sit_reason(kind)),
     };
-    Outcome { disposition, cause, by, sip_status, reason: Some(reason.unwrap_or_else(|| default_reason.into())) }
+    Outcome { disposition, cause, by, sip_status, reason: Some(reason.unwrap_or(default_reason)) }
+}
+
+/// Campaigns stop redialling numbers a SIT says are not valid.
+pub(super) fn sit_disposition(kind: SitKind) -> Disposition {
+    if kind.means_invalid_number() { Disposition::InvalidNumber } else { Disposition::Failed }
+}
+
+pub(super) fn sit_reason(kind: SitKind) -> String {
+    format!("special information tone: {}", kind.as_str())
 }
 
 #[cfg(test)]

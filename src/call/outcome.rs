@@ -9,6 +9,8 @@ use serde::Serialize;
 #[serde(rename_all = "snake_case")]
 pub enum Disposition {
     Answered,
+    /// Answered by a machine (answering-machine detection said so).
+    Machine,
     Busy,
     NoAnswer,
     Rejected,
@@ -21,6 +23,7 @@ impl Disposition {
     pub fn as_str(self) -> &'static str {
         match self {
             Disposition::Answered => "answered",
+            Disposition::Machine => "machine",
             Disposition::Busy => "busy",
             Disposition::NoAnswer => "no_answer",
             Disposition::Rejected => "rejected",
@@ -58,9 +61,11 @@ pub enum HangupBy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Cause {
-    ScriptDone,
-    GatherComplete,
-    GatherTimeout,
+    /// The flow (dialplan or inline script) ended; its outcome is in the view.
+    FlowDone,
+    /// A special information tone: the network says the number is not valid
+    /// or cannot be reached.
+    Sit,
     RemoteBye,
     SipError,
     NoAnswerTimeout,

@@ -2,23 +2,23 @@
 //! API's `events[]`), and what its machine asks the actor to do (`Action`).
 
 use super::outcome::{Cause, HangupBy, Outcome};
+use crate::dialplan::Flow;
+use crate::media::amd::AmdConfig;
 use crate::media::{Negotiated, Prompt};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Gather {
-    pub max_digits: usize,
-    pub timeout: Duration,
-}
 
 /// What to do with the call, fixed when it is created.
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub user: String,
-    pub prompt: Option<Arc<Prompt>>,
-    pub gather: Option<Gather>,
+    /// What runs once answered: a dialplan, or the inline prompt-and-digits
+    /// flow (`Flow::inline`). Pinned: a reload does not change it.
+    pub flow: Arc<Flow>,
+    /// The call's variables (`POST /v1/calls` `vars`), over the flow's.
+    pub vars: BTreeMap<String, String>,
     pub no_answer_timeout: Duration,
     pub max_duration: Duration,
     pub max_redirects: u8,
@@ -33,12 +33,35 @@ pub struct Plan {
 pub enum Event {
     Queued,
     Dialing,
-    Redirected { sip_status: u16 },
-    Ringing { sip_status: u16 },
+    Redirected {
+        sip_status: u16,
+    },
+    Ringing {
+        sip_status: u16,
+    },
     EarlyMedia,
-    Answered { codec: &'static str },
-    Dtmf { digit: char },
-    Hangup { cause: Cause, sip_status: Option<u16>, reason: Option<String>, by: HangupBy },
+    Answered {
+        codec: &'static str,
+    },
+    Dtmf {
+        digit: char,
+    },
+    /// Answering-machine detection's verdict (`human`, `machine`, `notsure`)
+    /// and Asterisk-style cause, e.g. `LONGGREETING-1620-1500`.
+    Amd {
+        verdict: &'static str,
+        cause: String,
+    },
+    /// A special information tone sequence (ITU-T E.180) was heard.
+    Sit {
+        kind: &'static str,
+    },
+    Hangup {
+        cause: Cause,
+        sip_status: Option<u16>,
+        reason: Option<String>,
+        by: HangupBy,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -52,7 +75,21 @@ pub enum Action {
         reason: Option<String>,
     },
     StartMedia(Negotiated),
+    /// Receive (not send) early media, to hear special information tones.
+    ListenEarly(Negotiated),
     Play(Arc<Prompt>),
+    StopPlayback,
+    StartAmd(AmdConfig),
+    /// Report when the far end has been silent this long.
+    WatchSilence(Duration),
+    /// POST `body` to `url`; answer with `CallMachine::handle_webhook`.
+    Webhook {
+        url: String,
+        body: serde_json::Value,
+        timeout: Duration,
+    },
+    /// The flow moved: refresh the view's `flow`.
+    FlowChanged,
     StopMedia,
     /// A 503 with Retry-After: stop sending calls to this trunk for a while.
     PauseTrunk(Duration),

@@ -1,10 +1,13 @@
-//! The in-call script, sans-IO: after answer, play a prompt, collect up to
-//! N digits with a timeout, hang up. The dialplan issue replaces this with
-//! the IVR interpreter; the dialling half (`machine.rs`) stays.
+//! What runs once the call is answered, sans-IO: the flow interpreter (a
+//! dialplan, or the inline prompt-and-digits flow) and the media events that
+//! feed it: digits, prompt ends, answering-machine verdicts, silence,
+//! special information tones, webhook replies.
 
-use super::machine::{CallMachine, Phase, Script};
+use super::machine::{CallMachine, CancelWhy, Phase, sit_disposition, sit_reason};
 use super::outcome::{Cause, Disposition, HangupBy, Outcome};
 use super::plan::{Action, Event};
+use crate::dialplan::{FlowAction, FlowInput, FlowRun, FlowView};
+use crate::media::amd::AmdVerdict;
 use crate::media::{MediaEvent, sdp};
 use std::time::Instant;
 
@@ -22,7 +25,8 @@ impl CallMachine {
                 self.actions.push_back(Action::StartMedia(n));
                 self.media_started = true;
                 self.timers.max_duration = Some(now + self.plan.max_duration);
-                self.start_script(now)
+                self.flow = Some(FlowRun::start(self.plan.flow.clone(), self.plan.vars.clone(), now));
+                self.pump_flow(now)
             }
             Err(reason) => {
                 // RFC 3261 §13.2.2.4: the session is established; end it.
@@ -40,52 +44,107 @@ impl CallMachine {
         }
     }
 
-    fn start_script(&mut self, now: Instant) -> Phase {
-        if let Some(p) = self.plan.prompt.clone() {
-            self.actions.push_back(Action::Play(p));
-            Phase::Answered(Script::Playing)
-        } else if let Some(g) = self.plan.gather {
-            self.timers.gather = Some(now + g.timeout);
-            Phase::Answered(Script::Gathering)
-        } else {
-            self.local_hangup(now, Cause::ScriptDone)
+    /// `machine` when detection said so, else `answered`.
+    pub(super) fn answered_disposition(&self) -> Disposition {
+        match self.flow.as_ref().and_then(FlowRun::amd_verdict) {
+            Some(AmdVerdict::Machine) => Disposition::Machine,
+            _ => Disposition::Answered,
         }
     }
 
-    pub(super) fn local_hangup(&mut self, now: Instant, cause: Cause) -> Phase {
-        self.bye(
-            now,
-            None,
-            Outcome {
-                disposition: Disposition::Answered,
-                cause,
+    /// Turns what the flow asks for into actions; hangs up when it ends.
+    pub(super) fn pump_flow(&mut self, now: Instant) -> Phase {
+        let Some(flow) = self.flow.as_mut() else { return Phase::Answered };
+        let mut ended = false;
+        while let Some(a) = flow.poll_action() {
+            match a {
+                FlowAction::Play(p) => self.actions.push_back(Action::Play(p)),
+                FlowAction::StopPlayback => self.actions.push_back(Action::StopPlayback),
+                FlowAction::StartAmd => self.actions.push_back(Action::StartAmd(flow.amd_config().clone())),
+                FlowAction::WatchSilence(d) => self.actions.push_back(Action::WatchSilence(d)),
+                FlowAction::Webhook { url, body, timeout } => {
+                    self.actions.push_back(Action::Webhook { url, body, timeout })
+                }
+                // Bridging arrives with the click-to-call issue.
+                FlowAction::Transfer(_) => {
+                    flow.handle(now, FlowInput::TransferFailed("transfer is not available yet".into()))
+                }
+                FlowAction::End => ended = true,
+            }
+        }
+        self.actions.push_back(Action::FlowChanged);
+        if ended {
+            let disposition = self.answered_disposition();
+            let outcome = Outcome {
+                disposition,
+                cause: Cause::FlowDone,
                 by: HangupBy::Local,
                 sip_status: Some(200),
                 reason: None,
-            },
-        )
+            };
+            self.bye(now, None, outcome)
+        } else {
+            Phase::Answered
+        }
+    }
+
+    pub fn flow_view(&self) -> Option<FlowView> {
+        self.flow.as_ref().map(FlowRun::view)
+    }
+
+    fn feed(&mut self, now: Instant, input: FlowInput) -> Phase {
+        if let Some(flow) = self.flow.as_mut() {
+            flow.handle(now, input);
+        }
+        self.pump_flow(now)
     }
 
     pub fn handle_media(&mut self, now: Instant, ev: MediaEvent) {
         let phase = std::mem::replace(&mut self.phase, Phase::Ended);
         self.phase = match (phase, ev) {
-            (Phase::Answered(script), MediaEvent::Dtmf(d)) => {
+            (Phase::Answered, MediaEvent::Dtmf(d)) => {
                 self.digits.push(d);
                 self.actions.push_back(Action::Event(Event::Dtmf { digit: d }));
-                match self.plan.gather {
-                    // Digits typed over the prompt count (barge-in).
-                    Some(g) if self.digits.len() >= g.max_digits => self.local_hangup(now, Cause::GatherComplete),
-                    _ => Phase::Answered(script),
-                }
+                self.feed(now, FlowInput::Dtmf(d))
             }
-            (Phase::Answered(Script::Playing), MediaEvent::PromptFinished) => match self.plan.gather {
-                Some(g) => {
-                    self.timers.gather = Some(now + g.timeout);
-                    Phase::Answered(Script::Gathering)
-                }
-                None => self.local_hangup(now, Cause::ScriptDone),
-            },
+            (Phase::Answered, MediaEvent::PromptFinished) => self.feed(now, FlowInput::PromptFinished),
+            (Phase::Answered, MediaEvent::Amd(r)) => {
+                let verdict = match r.verdict {
+                    AmdVerdict::Human => "human",
+                    AmdVerdict::Machine => "machine",
+                    AmdVerdict::NotSure => "notsure",
+                };
+                self.actions.push_back(Action::Event(Event::Amd { verdict, cause: r.cause.clone() }));
+                self.feed(now, FlowInput::Amd(r.verdict))
+            }
+            (Phase::Answered, MediaEvent::Silence) => self.feed(now, FlowInput::Silence),
+            // E.180 tones before answer: stop ringing a dead number.
+            (phase @ Phase::Dialing { .. }, MediaEvent::Sit(kind)) => {
+                self.actions.push_back(Action::Event(Event::Sit { kind: kind.as_str() }));
+                drop(phase);
+                self.cancel(now, CancelWhy::Sit(kind))
+            }
+            (Phase::Answered, MediaEvent::Sit(kind)) => {
+                self.actions.push_back(Action::Event(Event::Sit { kind: kind.as_str() }));
+                let outcome = Outcome {
+                    disposition: sit_disposition(kind),
+                    cause: Cause::Sit,
+                    by: HangupBy::Remote,
+                    sip_status: Some(200),
+                    reason: Some(sit_reason(kind)),
+                };
+                self.bye(now, None, outcome)
+            }
             (phase, _) => phase,
+        };
+    }
+
+    /// The reply (or failure) of the webhook the flow asked for.
+    pub fn handle_webhook(&mut self, now: Instant, reply: Result<serde_json::Value, String>) {
+        let phase = std::mem::replace(&mut self.phase, Phase::Ended);
+        self.phase = match phase {
+            Phase::Answered => self.feed(now, FlowInput::WebhookReply(reply)),
+            other => other,
         };
     }
 }

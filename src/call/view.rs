@@ -3,6 +3,7 @@
 
 use super::machine::Event;
 use super::outcome::{Disposition, HangupBy, Outcome};
+use crate::dialplan::FlowView;
 use crate::ids::CallId;
 use jiff::Timestamp;
 use serde::Serialize;
@@ -52,6 +53,8 @@ pub struct CallView {
     pub ended_at: Option<Timestamp>,
     /// Answer to hang-up; absent for unanswered calls.
     pub duration_ms: Option<u64>,
+    /// The flow run after answer: nodes taken, digits per node, outcome.
+    pub flow: Option<FlowView>,
 }
 
 impl CallView {
@@ -71,6 +74,7 @@ impl CallView {
             answered_at: None,
             ended_at: None,
             duration_ms: None,
+            flow: None,
         }
     }
 
@@ -90,6 +94,7 @@ impl CallView {
                 self.sip_status = Some(200);
             }
             Event::Dtmf { digit } => self.digits.push(*digit),
+            Event::Amd { .. } | Event::Sit { .. } => {}
             Event::Hangup { .. } => self.state = CallState::Ended,
         }
         self.events.push(EventRecord { at, event });

@@ -4,7 +4,7 @@
 //! Everything tunable (timers included) lives here and is passed down by
 //! value; no module reads a global.
 
-mod reader;
+pub(crate) mod reader;
 mod trunks;
 
 pub use reader::Problem;
@@ -24,7 +24,14 @@ pub struct Config {
     pub storage: StorageConfig,
     pub media: MediaConfig,
     pub calls: CallsConfig,
+    pub dialplans: DialplansConfig,
     pub trunks: Vec<TrunkConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DialplansConfig {
+    /// Where the `*.toml` flows live.
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -311,10 +318,18 @@ impl Config {
         };
         r.finish();
 
+        let t = table("dialplans", &mut problems);
+        let mut r = Reader::new(t, "dialplans", &mut problems);
+        let dialplans = DialplansConfig { dir: r.path("dir", "dialplans") };
+        if !dialplans.dir.is_dir() {
+            r.problem("dir", format!("{} is not a directory", dialplans.dir.display()));
+        }
+        r.finish();
+
         let trunks = read_trunks(root.and_then(|r| r.get("trunks")), &mut problems);
 
         if let Some(root) = root {
-            const SECTIONS: [&str; 7] = ["log", "sip", "api", "storage", "media", "calls", "trunks"];
+            const SECTIONS: [&str; 8] = ["log", "sip", "api", "storage", "media", "calls", "dialplans", "trunks"];
             for k in root.keys() {
                 if !SECTIONS.contains(&k.as_str()) {
                     problems.push(Problem { key: k.clone(), message: "unknown section or key".into() });
@@ -322,7 +337,7 @@ impl Config {
             }
         }
 
-        let cfg = Config { log, sip, api, storage, media, calls, trunks };
+        let cfg = Config { log, sip, api, storage, media, calls, dialplans, trunks };
         if cfg.sip.listen == cfg.api.listen && cfg.sip.listen.port() != 0 {
             problems.push(Problem { key: "api.listen".into(), message: "must differ from sip.listen".into() });
         }

@@ -27,18 +27,18 @@ impl fmt::Display for Problem {
 }
 
 /// Reads typed values out of one table, remembering which keys it consumed.
-pub struct Reader<'a> {
-    table: Option<&'a Map<String, Value>>,
+pub struct Reader<'t, 'p> {
+    table: Option<&'t Map<String, Value>>,
     prefix: String,
-    pub(crate) problems: &'a mut Vec<Problem>,
+    pub(crate) problems: &'p mut Vec<Problem>,
     seen: HashSet<String>,
 }
 
-impl<'a> Reader<'a> {
+impl<'t, 'p> Reader<'t, 'p> {
     pub fn new(
-        table: Option<&'a Map<String, Value>>,
+        table: Option<&'t Map<String, Value>>,
         prefix: impl Into<String>,
-        problems: &'a mut Vec<Problem>,
+        problems: &'p mut Vec<Problem>,
     ) -> Self {
         Self { table, prefix: prefix.into(), problems, seen: HashSet::new() }
     }
@@ -52,7 +52,7 @@ impl<'a> Reader<'a> {
         self.problems.push(Problem { key, message: message.into() });
     }
 
-    pub fn raw(&mut self, name: &str) -> Option<&'a Value> {
+    pub fn raw(&mut self, name: &str) -> Option<&'t Value> {
         self.seen.insert(name.to_string());
         self.table.and_then(|t| t.get(name)).filter(|v| !v.is_null())
     }

@@ -4,11 +4,14 @@
 //! `now: Instant` and bytes in and take packets, events and the next
 //! deadline out (`handle_*` / `poll_*`). `tests/architecture.rs` keeps it so.
 
+pub mod amd;
 pub mod dtmf;
 pub mod g711;
 pub mod prompt;
 pub mod sdp;
 pub mod session;
+pub mod sit;
+pub mod tones;
 
 pub use prompt::Prompt;
 pub use sdp::{Codec, Negotiated, SdpError};

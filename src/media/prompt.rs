@@ -22,7 +22,7 @@ pub enum WavError {
 }
 
 /// A prompt ready to send in either law.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct Prompt {
     pub ulaw: Vec<u8>,
     pub alaw: Vec<u8>,

@@ -6,10 +6,15 @@
 //! timestamp is tied to the frame index, so it tracks wall time across pauses
 //! too (RFC 3550 §5.1: the timestamp reflects the sampling instant).
 
+use super::amd::{Amd, AmdConfig, AmdResult};
 use super::dtmf::DtmfReceiver;
+use super::g711;
 use super::g711::{ALAW_SILENCE, ULAW_SILENCE};
 use super::prompt::Prompt;
 use super::sdp::{Codec, Negotiated};
+use super::sit::SitDetector;
+use super::sit::SitKind;
+use super::tones::InbandDtmf;
 use crate::config::IdleMedia;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -28,10 +33,14 @@ pub struct Transmit {
     pub packet: Vec<u8>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MediaEvent {
     Dtmf(char),
     PromptFinished,
+    Amd(AmdResult),
+    /// The silence asked for by `watch_silence` was heard.
+    Silence,
+    Sit(SitKind),
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -70,7 +79,17 @@ pub struct MediaSession {
     events: VecDeque<MediaEvent>,
     dtmf: DtmfReceiver,
     stats: MediaStats,
+    /// Tone detection on received audio (`tones.rs`, `sit.rs`, `amd.rs`).
+    inband: Option<InbandDtmf>,
+    sit: Option<SitDetector>,
+    amd: Option<Amd>,
+    /// (how long, silent since) while a `watch_silence` is armed.
+    silence_watch: Option<(Duration, Instant)>,
+    pcm: Vec<i16>,
 }
+
+/// Mean |sample| below this is silence (Asterisk AMD's default threshold).
+const SILENCE_LEVEL: u32 = 256;
 
 impl MediaSession {
     pub fn new(n: &Negotiated, idle: IdleMedia, seed: StreamSeed, now: Instant) -> Self {
@@ -93,11 +112,37 @@ impl MediaSession {
             events: VecDeque::new(),
             dtmf: DtmfReceiver::default(),
             stats: MediaStats::default(),
+            // In-band digits only when the far end did not negotiate
+            // telephone-event: one source per call, so no double counts.
+            inband: n.dtmf_payload_type.is_none().then(InbandDtmf::new),
+            sit: Some(SitDetector::new()),
+            amd: None,
+            silence_watch: None,
+            pcm: Vec::with_capacity(SAMPLES_PER_FRAME),
         };
         if idle == IdleMedia::Silence {
             s.resume(now);
         }
         s
+    }
+
+    /// Early media: listen for special information tones, send nothing.
+    pub fn listen_only(n: &Negotiated, seed: StreamSeed, now: Instant) -> Self {
+        let mut s = Self::new(n, IdleMedia::None, seed, now);
+        s.stopped = true;
+        s.inband = None;
+        s
+    }
+
+    /// Starts answering-machine detection on the audio from now on.
+    pub fn start_amd(&mut self, cfg: AmdConfig) {
+        self.amd = Some(Amd::new(cfg));
+    }
+
+    /// Reports `MediaEvent::Silence` once the far end has been silent for
+    /// `d` (received silence, or no audio at all).
+    pub fn watch_silence(&mut self, d: Duration, now: Instant) {
+        self.silence_watch = Some((d, now));
     }
 
     pub fn stats(&self) -> MediaStats {
@@ -147,13 +192,21 @@ impl MediaSession {
         self.anchor + FRAME * k as u32
     }
 
-    /// When `handle_timeout` next has work; `None` while silent.
+    /// When `handle_timeout` next has work; `None` while nothing is due.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.running.then(|| self.deadline(self.next_frame))
+        let frame = self.running.then(|| self.deadline(self.next_frame));
+        let silence = self.silence_watch.map(|(d, since)| since + d);
+        [frame, silence].into_iter().flatten().min()
     }
 
     /// Emits every frame whose deadline has passed. Safe to call early.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if let Some((d, since)) = self.silence_watch
+            && now >= since + d
+        {
+            self.silence_watch = None;
+            self.events.push_back(MediaEvent::Silence);
+        }
         if !self.running || now < self.deadline(self.next_frame) {
             return;
         }
@@ -222,11 +275,47 @@ impl MediaSession {
         };
         self.stats.rx_packets += 1;
         self.stats.last_rx = Some(now);
-        if Some(rtp.payload_type()) == self.dtmf_payload_type
-            && let Some(d) = self.dtmf.handle(rtp.ssrc(), rtp.timestamp(), rtp.payload())
-        {
-            self.events.push_back(MediaEvent::Dtmf(d));
+        if Some(rtp.payload_type()) == self.dtmf_payload_type {
+            if let Some(d) = self.dtmf.handle(rtp.ssrc(), rtp.timestamp(), rtp.payload()) {
+                self.events.push_back(MediaEvent::Dtmf(d));
+            }
+        } else if rtp.payload_type() == self.payload_type {
+            self.analyse(now, rtp.payload());
         }
+    }
+
+    /// Decodes received audio and runs the detectors that are on.
+    fn analyse(&mut self, now: Instant, payload: &[u8]) {
+        if self.inband.is_none() && self.sit.is_none() && self.amd.is_none() && self.silence_watch.is_none() {
+            return;
+        }
+        let mut pcm = std::mem::take(&mut self.pcm);
+        pcm.clear();
+        let decode = match self.codec {
+            Codec::Pcmu => g711::ulaw_to_linear,
+            Codec::Pcma => g711::alaw_to_linear,
+        };
+        pcm.extend(payload.iter().map(|&b| decode(b)));
+        if let Some(inband) = self.inband.as_mut() {
+            for d in inband.push(&pcm) {
+                self.events.push_back(MediaEvent::Dtmf(d));
+            }
+        }
+        if let Some(kind) = self.sit.as_mut().and_then(|s| s.push(&pcm)) {
+            self.sit = None; // once per call
+            self.events.push_back(MediaEvent::Sit(kind));
+        }
+        if let Some(r) = self.amd.as_mut().and_then(|a| a.push(&pcm)) {
+            self.amd = None;
+            self.events.push_back(MediaEvent::Amd(r));
+        }
+        if let Some((_, since)) = self.silence_watch.as_mut() {
+            let level = pcm.iter().map(|&x| (x as i32).unsigned_abs()).sum::<u32>() / pcm.len().max(1) as u32;
+            if level >= SILENCE_LEVEL {
+                *since = now;
+            }
+        }
+        self.pcm = pcm;
     }
 
     pub fn poll_transmit(&mut self) -> Option<Transmit> {

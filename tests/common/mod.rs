@@ -63,11 +63,24 @@ pub struct Opts {
     pub media: String,
     /// Whole extra tables appended at the end (e.g. more trunks).
     pub tail: String,
+    /// Flows (file name, text) for a dialplans directory of the test's own;
+    /// empty: the repository's `dialplans/`.
+    pub dialplans: Vec<(String, String)>,
 }
 
 impl Daemon {
     pub fn start(trunk_port: u16, opts: Opts) -> Daemon {
         let dir = tempfile::tempdir().unwrap();
+        let dialplans = if opts.dialplans.is_empty() {
+            repo().join("dialplans")
+        } else {
+            let d = dir.path().join("dialplans");
+            std::fs::create_dir(&d).unwrap();
+            for (name, text) in &opts.dialplans {
+                std::fs::write(d.join(name), text).unwrap();
+            }
+            d
+        };
         let cfg = format!(
             r#"
 [log]
@@ -90,6 +103,8 @@ rtp_port_max = 39999
 [calls]
 hangup_deadline_s = 3
 {calls}
+[dialplans]
+dir = "{dialplans}"
 [[trunks]]
 name = "sipp"
 address = "127.0.0.1:{trunk_port}"
@@ -104,6 +119,7 @@ caller_name = "Test Caller"
             prompts = repo().join("dialplans/prompts").display(),
             media = opts.media,
             calls = opts.calls,
+            dialplans = dialplans.display(),
             limits = [("max_cps", "1000"), ("max_concurrent", "1000")]
                 .iter()
                 .filter(|(k, _)| !opts.trunk.contains(k))
@@ -289,6 +305,7 @@ pub struct Sipp {
     stat: PathBuf,
     out: PathBuf,
     _dir: tempfile::TempDir,
+    _scenario_dir: Option<tempfile::TempDir>,
 }
 
 #[derive(Debug)]
@@ -317,6 +334,16 @@ impl Sipp {
         Self::spawn(scenario_file, calls, "127.0.0.1", extra)
     }
 
+    /// A UAS whose scenario has `@AUDIO@` replaced by `audio` (a file the
+    /// test generated, for `rtp_stream`).
+    pub fn uas_streaming(scenario_file: &str, audio: &Path) -> Sipp {
+        let text =
+            std::fs::read_to_string(scenario(scenario_file)).unwrap().replace("@AUDIO@", &audio.display().to_string());
+        let path = audio.with_extension("xml");
+        std::fs::write(&path, text).unwrap();
+        Self::spawn(path.to_str().unwrap(), 1, "127.0.0.1", &[])
+    }
+
     fn spawn(scenario_file: &str, calls: u32, ip: &str, extra: &[&str]) -> Sipp {
         let port = free_udp_port();
         let media_port = free_udp_port();
@@ -324,8 +351,10 @@ impl Sipp {
         let stat = dir.path().join("stat.csv");
         let out = dir.path().join("sipp.out");
         let mut cmd = Command::new(sipp_binary());
+        let file =
+            if Path::new(scenario_file).is_absolute() { PathBuf::from(scenario_file) } else { scenario(scenario_file) };
         cmd.arg("-sf")
-            .arg(scenario(scenario_file))
+            .arg(file)
             .args(["-i", ip, "-p", &port.to_string(), "-mi", ip, "-mp", &media_port.to_string()])
             .args(["-m", &calls.to_string(), "-nostdin", "-trace_stat", "-stf"])
             .arg(&stat)
@@ -352,7 +381,7 @@ impl Sipp {
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        Sipp { child, port, media_port, stat, out, _dir: dir }
+        Sipp { child, port, media_port, stat, out, _dir: dir, _scenario_dir: None }
     }
 
     /// Waits for SIPp to finish its calls and reads its own counters.
@@ -458,4 +487,14 @@ pub fn udp_port_bound(port: u16) -> bool {
             .skip(1)
             .any(|l| l.split_whitespace().nth(1).is_some_and(|local| format!("{local} ").ends_with(&needle)))
     })
+}
+
+/// Runs a command that makes test audio (sox, espeak-ng); fails loudly when
+/// the tool is missing (scripts/test installs them).
+pub fn make_audio(cmd: &str, args: &[&str]) {
+    let status =
+        Command::new(cmd).args(args).stderr(Stdio::null()).status().unwrap_or_else(|e| {
+            panic!("{cmd} is not installed ({e}): run scripts/test, which installs sox and espeak-ng")
+        });
+    assert!(status.success(), "{cmd} {args:?} failed");
 }

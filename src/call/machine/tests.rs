@@ -1,21 +1,36 @@
 use super::*;
+use crate::dialplan::Flow;
 use crate::media::sdp::Codec;
 use crate::media::{MediaEvent, Prompt};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 const ANSWER: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n";
 
-fn plan() -> Plan {
+fn prompt() -> Option<Arc<Prompt>> {
+    Some(Arc::new(Prompt::from_linear(&[0; 800])))
+}
+
+/// The inline flow: prompt, then up to `digits` digits with a 5 s timeout.
+fn plan_with(prompt: Option<Arc<Prompt>>, gather: Option<(usize, Duration)>) -> Plan {
     Plan {
         user: "+15551234".into(),
-        prompt: Some(Arc::new(Prompt::from_linear(&[0; 800]))),
-        gather: Some(Gather { max_digits: 2, timeout: Duration::from_secs(5) }),
+        flow: Arc::new(Flow::inline(prompt, gather)),
+        vars: BTreeMap::new(),
         no_answer_timeout: Duration::from_secs(30),
         max_duration: Duration::from_secs(600),
         max_redirects: 3,
         give_up_after: Duration::from_secs(32),
     }
+}
+
+fn plan() -> Plan {
+    plan_with(prompt(), Some((2, Duration::from_secs(5))))
+}
+
+fn flow_outcome(m: &CallMachine) -> Option<String> {
+    m.flow_view().and_then(|f| f.outcome)
 }
 
 fn drain(m: &mut CallMachine) -> Vec<Action> {
@@ -76,8 +91,9 @@ fn answered_call_plays_gathers_and_hangs_up() {
     let o = finished(&a).unwrap();
     assert_eq!(
         (o.disposition, o.cause, o.by, o.sip_status),
-        (Disposition::Answered, Cause::GatherComplete, HangupBy::Local, Some(200))
+        (Disposition::Answered, Cause::FlowDone, HangupBy::Local, Some(200))
     );
+    assert_eq!(flow_outcome(&m).as_deref(), Some("gather_complete"));
     assert!(m.is_ended());
     assert_eq!(m.poll_timeout(), None);
 }
@@ -198,20 +214,18 @@ fn no_common_codec_ends_the_call_with_bye_and_reason() {
 #[test]
 fn gather_timeout_and_max_duration() {
     let t0 = Instant::now();
-    let mut p = plan();
-    p.prompt = None;
-    let mut m = CallMachine::new(p.clone());
+    let mut m = CallMachine::new(plan_with(None, Some((2, Duration::from_secs(5)))));
     m.start(t0);
     m.handle_leg(t0, answered(ANSWER));
     drain(&mut m);
-    m.handle_media(t0, MediaEvent::Dtmf('1'));
+    assert_eq!(m.poll_timeout(), Some(t0 + Duration::from_secs(5)), "first-digit timer");
     m.handle_timeout(t0 + Duration::from_secs(5));
     assert!(drain(&mut m).contains(&Action::Bye { reason: None }));
     m.handle_leg(t0, LegEvent::Ended);
-    assert_eq!(finished(&drain(&mut m)).unwrap().cause, Cause::GatherTimeout);
+    assert_eq!(finished(&drain(&mut m)).unwrap().cause, Cause::FlowDone);
+    assert_eq!(flow_outcome(&m).as_deref(), Some("gather_timeout"));
 
-    p.gather = Some(Gather { max_digits: 4, timeout: Duration::from_secs(3600) });
-    let mut m = CallMachine::new(p);
+    let mut m = CallMachine::new(plan_with(None, Some((4, Duration::from_secs(3600)))));
     m.start(t0);
     m.handle_leg(t0, answered(ANSWER));
     drain(&mut m);
@@ -284,10 +298,7 @@ fn remote_bye_during_the_prompt() {
 #[test]
 fn no_script_hangs_up_at_once_and_transport_failure_is_failed() {
     let t0 = Instant::now();
-    let mut p = plan();
-    p.prompt = None;
-    p.gather = None;
-    let mut m = CallMachine::new(p);
+    let mut m = CallMachine::new(plan_with(None, None));
     m.start(t0);
     m.handle_leg(t0, answered(ANSWER));
     assert!(drain(&mut m).contains(&Action::Bye { reason: None }));
