@@ -41,12 +41,24 @@ fn check(file: &std::path::Path) -> ExitCode {
     match Config::load(file) {
         Ok(cfg) => {
             let names: Vec<&str> = cfg.trunks.iter().map(|t| t.name.as_str()).collect();
+            let flows = match dialerd::dialplan::store::load_dir(&cfg.dialplans.dir, &cfg.media.prompts_dir) {
+                Ok(flows) => flows,
+                Err(problems) => {
+                    eprintln!("{}: {} problem(s) in the dialplans", cfg.dialplans.dir.display(), problems.len());
+                    for p in problems {
+                        eprintln!("  {p}");
+                    }
+                    return ExitCode::from(2);
+                }
+            };
+            let flows: Vec<&str> = flows.keys().map(String::as_str).collect();
             println!(
-                "{}: ok (sip {}, api {}, trunks: {})",
+                "{}: ok (sip {}, api {}, trunks: {}; dialplans: {})",
                 file.display(),
                 cfg.sip.listen,
                 cfg.api.listen,
-                names.join(", ")
+                names.join(", "),
+                if flows.is_empty() { "none".to_string() } else { flows.join(", ") }
             );
             ExitCode::SUCCESS
         }

@@ -81,3 +81,48 @@ fn version_and_help() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("check-config") && text.contains("--config"), "{text}");
 }
+
+#[test]
+fn broken_dialplans_are_reported_by_file_and_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let plans = dir.path().join("plans");
+    std::fs::create_dir(&plans).unwrap();
+    std::fs::write(plans.join("good.toml"), "start = \"end\"\n[nodes.end]\nkind = \"hangup\"\n").unwrap();
+    std::fs::write(
+        plans.join("bad.toml"),
+        "start = \"ask\"\n[nodes.ask]\nkind = \"menu\"\nprompt = \"nope.wav\"\noptions = { \"1\" = \"gone\" }\non_fail = \"end\"\n[nodes.end]\nkind = \"hangup\"\n[nodes.lost]\nkind = \"hangup\"\n",
+    )
+    .unwrap();
+    let cfg = dir.path().join("d.toml");
+    let text = std::fs::read_to_string(repo().join("dialerd.toml"))
+        .unwrap()
+        .replace(
+            "prompts_dir = \"dialplans/prompts\"",
+            &format!("prompts_dir = \"{}\"", repo().join("dialplans/prompts").display()),
+        )
+        .replace("dir = \"dialplans\"", &format!("dir = \"{}\"", plans.display()));
+    std::fs::write(&cfg, text).unwrap();
+    let out = dialerd().arg("check-config").arg(&cfg).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for expected in [
+        "bad.toml: nodes.ask.prompt: \"nope.wav\": no such prompt file",
+        "bad.toml: nodes.ask.options.1: no node named \"gone\"",
+    ] {
+        assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
+    }
+    // The daemon refuses to start on them too, naming the same problems.
+    let out = dialerd().arg("--config").arg(&cfg).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nodes.ask.options.1"));
+    // Once fixed, the unreachable node is the last problem.
+    std::fs::write(
+        plans.join("bad.toml"),
+        "start = \"end\"\n[nodes.end]\nkind = \"hangup\"\n[nodes.lost]\nkind = \"hangup\"\n",
+    )
+    .unwrap();
+    let out = dialerd().arg("check-config").arg(&cfg).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("bad.toml: nodes.lost: unreachable from the start node \"end\"")
+    );
+}

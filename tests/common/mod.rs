@@ -334,14 +334,19 @@ impl Sipp {
         Self::spawn(scenario_file, calls, "127.0.0.1", extra)
     }
 
-    /// A UAS whose scenario has `@AUDIO@` replaced by `audio` (a file the
-    /// test generated, for `rtp_stream`).
-    pub fn uas_streaming(scenario_file: &str, audio: &Path) -> Sipp {
-        let text =
-            std::fs::read_to_string(scenario(scenario_file)).unwrap().replace("@AUDIO@", &audio.display().to_string());
-        let path = audio.with_extension("xml");
+    /// A UAS whose scenario has placeholders (`@DIGIT@`, `@AUDIO@`...)
+    /// replaced first.
+    pub fn uas_templated(scenario_file: &str, replacements: &[(&str, &str)]) -> Sipp {
+        let mut text = std::fs::read_to_string(scenario(scenario_file)).unwrap();
+        for (from, to) in replacements {
+            text = text.replace(from, to);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(scenario_file);
         std::fs::write(&path, text).unwrap();
-        Self::spawn(path.to_str().unwrap(), 1, "127.0.0.1", &[])
+        let mut sipp = Self::spawn(path.to_str().unwrap(), 1, "127.0.0.1", &[]);
+        sipp._scenario_dir = Some(dir);
+        sipp
     }
 
     fn spawn(scenario_file: &str, calls: u32, ip: &str, extra: &[&str]) -> Sipp {
