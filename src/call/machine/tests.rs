@@ -335,3 +335,78 @@ fn a_leg_that_vanishes_while_canceling_ends_the_call() {
     let o = finished(&drain(&mut m)).cloned().unwrap();
     assert_eq!((o.disposition, o.sip_status), (Disposition::Canceled, None));
 }
+
+#[test]
+fn special_information_tones_end_the_call_by_kind() {
+    use crate::media::sit::SitKind;
+    let t0 = Instant::now();
+    // In early media: the SDP of the 183 starts listening, the tone cancels.
+    let mut m = CallMachine::new(plan());
+    m.start(t0);
+    m.handle_leg(
+        t0,
+        LegEvent::Progress { status: 183, reason: "Session Progress".into(), sdp: Some(ANSWER.as_bytes().to_vec()) },
+    );
+    assert!(drain(&mut m).iter().any(|a| matches!(a, Action::ListenEarly(_))));
+    m.handle_media(t0, MediaEvent::Sit(SitKind::VacantCode));
+    let a = drain(&mut m);
+    assert!(a.contains(&Action::Cancel));
+    assert!(events(&a).contains(&&Event::Sit { kind: "vacant_code" }));
+    m.handle_leg(t0, rejected(487, "Request Terminated"));
+    let o = finished(&drain(&mut m)).cloned().unwrap();
+    assert_eq!((o.disposition, o.cause, o.by), (Disposition::InvalidNumber, Cause::Sit, HangupBy::Remote));
+    // After answer: BYE; a reorder tone is a failure, not a bad number.
+    let mut m = CallMachine::new(plan());
+    m.start(t0);
+    m.handle_leg(t0, answered(ANSWER));
+    drain(&mut m);
+    m.handle_media(t0, MediaEvent::Sit(SitKind::Reorder));
+    assert!(drain(&mut m).contains(&Action::Bye { reason: None }));
+    m.handle_leg(t0, LegEvent::Ended);
+    let o = finished(&drain(&mut m)).cloned().unwrap();
+    assert_eq!((o.disposition, o.cause), (Disposition::Failed, Cause::Sit));
+}
+
+#[test]
+fn a_machine_verdict_makes_the_disposition_machine() {
+    use crate::dialplan::parse;
+    use crate::media::amd::{AmdResult, AmdVerdict};
+    let text = "start = \"d\"\n[nodes.d]\nkind = \"amd\"\nhuman = \"h\"\nmachine = \"m\"\nnotsure = \"h\"\n\
+                [nodes.h]\nkind = \"outcome\"\noutcome = \"person\"\n[nodes.m]\nkind = \"outcome\"\noutcome = \"vm\"\n";
+    let silent = |_: &str| Ok(Arc::new(Prompt::from_linear(&[0; 160])));
+    let mut p = plan();
+    p.flow = Arc::new(parse("amd.toml", text, &silent).unwrap());
+    let t0 = Instant::now();
+    let mut m = CallMachine::new(p);
+    m.start(t0);
+    m.handle_leg(t0, answered(ANSWER));
+    assert!(drain(&mut m).iter().any(|a| matches!(a, Action::StartAmd(_))));
+    let verdict =
+        AmdResult { verdict: AmdVerdict::Machine, cause: "MAXWORDS-3-3".into(), after: Duration::from_millis(1500) };
+    m.handle_media(t0, MediaEvent::Amd(verdict));
+    let a = drain(&mut m);
+    assert!(events(&a).contains(&&Event::Amd { verdict: "machine", cause: "MAXWORDS-3-3".into() }));
+    assert!(a.contains(&Action::Bye { reason: None }));
+    m.handle_leg(t0, LegEvent::Ended);
+    let o = finished(&drain(&mut m)).cloned().unwrap();
+    assert_eq!((o.disposition, o.cause), (Disposition::Machine, Cause::FlowDone));
+    assert_eq!(flow_outcome(&m).as_deref(), Some("vm"));
+}
+
+#[test]
+fn webhook_replies_reach_the_flow() {
+    use crate::dialplan::parse;
+    let text = "start = \"w\"\n[nodes.w]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/x\"\ndefault = \"a\"\non_error = \"b\"\n\
+                [nodes.a]\nkind = \"outcome\"\noutcome = \"ok\"\n[nodes.b]\nkind = \"outcome\"\noutcome = \"error\"\n";
+    let silent = |_: &str| Ok(Arc::new(Prompt::from_linear(&[0; 160])));
+    let mut p = plan();
+    p.flow = Arc::new(parse("w.toml", text, &silent).unwrap());
+    let t0 = Instant::now();
+    let mut m = CallMachine::new(p);
+    m.start(t0);
+    m.handle_leg(t0, answered(ANSWER));
+    assert!(drain(&mut m).iter().any(|a| matches!(a, Action::Webhook { .. })));
+    m.handle_webhook(t0, Err("HTTP 500".into()));
+    assert!(drain(&mut m).contains(&Action::Bye { reason: None }));
+    assert_eq!(flow_outcome(&m).as_deref(), Some("error"));
+}

@@ -181,3 +181,63 @@ fn stop_ends_all_sending() {
     s.handle_timeout(start + Duration::from_secs(1));
     assert!(s.poll_transmit().is_none());
 }
+
+/// µ-law RTP packets, 20 ms each, carrying `pcm` from the far end.
+fn audio_packets(ssrc: u32, first_seq: u16, pcm: &[i16]) -> Vec<Vec<u8>> {
+    pcm.chunks(SAMPLES_PER_FRAME)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let payload: Vec<u8> = chunk.iter().map(|&x| crate::media::g711::linear_to_ulaw(x)).collect();
+            rtp_rs::RtpPacketBuilder::new()
+                .payload_type(0)
+                .ssrc(ssrc)
+                .sequence(first_seq.wrapping_add(i as u16).into())
+                .timestamp(i as u32 * SAMPLES_PER_FRAME as u32)
+                .payload(&payload)
+                .build()
+                .unwrap()
+        })
+        .collect()
+}
+
+fn digits(s: &mut MediaSession) -> String {
+    std::iter::from_fn(|| s.poll_event())
+        .filter_map(|e| match e {
+            MediaEvent::Dtmf(d) => Some(d),
+            _ => None,
+        })
+        .collect()
+}
+
+fn tones_for(ds: &str) -> Vec<i16> {
+    use crate::media::tones::synth;
+    let parts: Vec<Vec<f64>> =
+        ds.chars().flat_map(|d| [synth::dtmf(d, 100.0, -10.0, 0.0), synth::silence(100.0)]).collect();
+    synth::pcm(&synth::concat(&parts))
+}
+
+#[test]
+fn inband_digits_are_heard_only_without_telephone_event() {
+    let start = Instant::now();
+    let mut plain = negotiated(Codec::Pcmu);
+    plain.dtmf_payload_type = None;
+    let mut s = MediaSession::new(&plain, IdleMedia::Silence, SEED, start);
+    for p in audio_packets(7, 0, &tones_for("59#")) {
+        s.handle_rtp(start, &p);
+    }
+    assert_eq!(digits(&mut s), "59#");
+}
+
+#[test]
+fn a_digit_sent_both_ways_counts_once() {
+    // Many gateways send RFC 4733 events and leave the tone in the audio.
+    let start = Instant::now();
+    let mut s = MediaSession::new(&negotiated(Codec::Pcmu), IdleMedia::Silence, SEED, start);
+    for p in audio_packets(7, 0, &tones_for("5")) {
+        s.handle_rtp(start, &p);
+    }
+    for (i, end) in [false, true, true, true].into_iter().enumerate() {
+        s.handle_rtp(start, &dtmf_packet(7, 100 + i as u16, 8000, 5, end));
+    }
+    assert_eq!(digits(&mut s), "5");
+}
