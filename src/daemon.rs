@@ -1,17 +1,26 @@
 //! Start-up and ordered shutdown.
 //!
-//! Start: metrics, data dir, trunks, SIP endpoint, HTTP API, then "ready".
-//! Stop (SIGTERM/SIGINT): the API refuses new calls (503) → every call is
-//! told to end (CANCEL/BYE) → calls get `[calls] hangup_deadline_s` to
-//! finish → HTTP and SIP stop → exit.
+//! Start: metrics, data dir, store (migrated), trunks, SIP endpoint,
+//! campaigns (interrupted attempts recovered, actors started), HTTP API,
+//! then "ready".
+//! Stop (SIGTERM/SIGINT): the API refuses new calls (503) → campaigns stop
+//! dialling → every call is told to end (CANCEL/BYE) → calls get
+//! `[calls] hangup_deadline_s` to finish → campaign actors record the ends
+//! → HTTP stops → the call log flushes → the store closes → SIP stops → exit.
 
 use crate::api::{self, App};
 use crate::call::actor::CallDeps;
+use crate::call::log::CallLog;
+use crate::call::place::Placer;
 use crate::call::registry::CallRegistry;
 use crate::call::rtp::RtpPorts;
+use crate::campaign::actor::CampaignDeps;
+use crate::campaign::build::CellList;
+use crate::campaign::manager::Campaigns;
 use crate::config::Config;
 use crate::dialplan::DialplanStore;
 use crate::sip::{SipEndpoint, SipSettings};
+use crate::store::{SqliteStore, Store};
 use crate::trunk::Admission;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -37,6 +46,12 @@ pub enum DaemonError {
     HttpClient(String),
     #[error("dialplans:\n{}", .0.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
     Dialplans(Vec<crate::dialplan::DialplanProblem>),
+    #[error("store {0}: {1}")]
+    Store(std::path::PathBuf, crate::store::StoreError),
+    #[error("[campaigns] cell_phone_list {0}: {1}")]
+    CellList(std::path::PathBuf, String),
+    #[error("campaigns: {0}")]
+    Campaigns(#[from] crate::campaign::manager::CampaignError),
 }
 
 /// Addresses the daemon actually bound (port 0 in config picks one).
@@ -51,6 +66,16 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
     let metrics = crate::metrics::install().map_err(|e| DaemonError::Metrics(e.to_string()))?;
     std::fs::create_dir_all(&cfg.storage.data_dir)
         .map_err(|e| DaemonError::DataDir(cfg.storage.data_dir.clone(), e))?;
+    let db_path = cfg.storage.data_dir.join("dialerd.db");
+    let sqlite = SqliteStore::open(&db_path).await.map_err(|e| DaemonError::Store(db_path.clone(), e))?;
+    let store: Arc<dyn Store> = Arc::new(sqlite.clone());
+    let cells = match &cfg.campaigns.cell_phone_list {
+        None => CellList::empty(),
+        Some(p) => std::fs::read_to_string(p)
+            .map_err(|e| e.to_string())
+            .and_then(|t| CellList::parse(&t))
+            .map_err(|e| DaemonError::CellList(p.clone(), e))?,
+    };
     let cfg = Arc::new(cfg);
     let dialplans =
         Arc::new(DialplanStore::open(&cfg.dialplans.dir, &cfg.media.prompts_dir).map_err(DaemonError::Dialplans)?);
@@ -110,11 +135,28 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
         shutdown: calls_stop.clone(),
     });
     let draining = CancellationToken::new();
+    let log_stop = CancellationToken::new();
+    let log_tasks = TaskTracker::new();
+    let call_log = CallLog::start(store.clone(), log_stop.clone(), &log_tasks);
+    let campaigns_stop = CancellationToken::new();
+    let placer = Placer { cfg: cfg.clone(), deps: deps.clone(), admission: admission.clone(), tasks: calls.clone() };
+    let campaign_deps = Arc::new(CampaignDeps {
+        store: store.clone(),
+        placer,
+        dialplans: dialplans.clone(),
+        interrupted_margin: cfg.campaigns.interrupted_margin,
+        stop: campaigns_stop.clone(),
+    });
+    let campaigns = Campaigns::start(campaign_deps, TaskTracker::new()).await?;
     let rt = api::Runtime {
         metrics: Some(metrics.clone()),
         draining: draining.clone(),
         tasks: calls.clone(),
         sip_listen: sip.local_addr(),
+        store: store.clone(),
+        call_log,
+        campaigns: campaigns.clone(),
+        cells: Arc::new(cells),
     };
     let app = Arc::new(App::new(cfg.clone(), deps, admission.clone(), dialplans.clone(), rt));
     let listener =
@@ -138,8 +180,9 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
     on_ready(bound);
 
     stop.await;
-    info!("draining: refusing new calls, ending active calls");
+    info!("draining: refusing new calls, stopping campaigns, ending active calls");
     draining.cancel();
+    campaigns_stop.cancel();
     calls_stop.cancel();
     calls.close();
     if tokio::time::timeout(cfg.calls.hangup_deadline, calls.wait()).await.is_err() {
@@ -148,8 +191,15 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
             "calls did not end before the deadline; stopping anyway"
         );
     }
+    // Campaign actors record their calls' ends; what they cannot record in
+    // time stays open in the store and is recovered as interrupted.
+    let _ = tokio::time::timeout(Duration::from_secs(2), campaigns.wait()).await;
     http_stop.cancel();
     let _ = tokio::time::timeout(Duration::from_secs(5), http).await;
+    log_stop.cancel();
+    log_tasks.close();
+    let _ = tokio::time::timeout(Duration::from_secs(5), log_tasks.wait()).await;
+    sqlite.close().await;
     sip_stop.cancel();
     infra.close();
     let _ = tokio::time::timeout(Duration::from_secs(2), infra.wait()).await;

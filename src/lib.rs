@@ -6,7 +6,9 @@
 //! - `call::actor`, `api`, `daemon`: tasks and sockets.
 
 pub mod api;
+pub mod auth;
 pub mod call;
+pub mod campaign;
 pub mod config;
 pub mod daemon;
 pub mod dialplan;
@@ -15,4 +17,5 @@ pub mod media;
 pub mod metrics;
 pub mod pii;
 pub mod sip;
+pub mod store;
 pub mod trunk;

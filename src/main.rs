@@ -21,12 +21,38 @@ struct Cli {
 enum Command {
     /// Validate a configuration file (with DIALERD__ overrides) and exit.
     CheckConfig { file: PathBuf },
+    /// Manage API users (stored in the data dir's database).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user; the password is read from standard input (one line).
+    Add {
+        #[arg(long)]
+        client: String,
+        #[arg(long)]
+        username: String,
+        /// sysadmin, superuser, manager, agent or readonly.
+        #[arg(long)]
+        role: String,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::CheckConfig { file }) => check(&file),
+        Some(Command::User(UserCommand::Add { client, username, role })) => {
+            match add_user(&cli.config, &client, &username, &role) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("dialerd user add: {e:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         None => match serve(&cli.config) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -71,6 +97,39 @@ fn check(file: &std::path::Path) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn add_user(config: &std::path::Path, client: &str, username: &str, role: &str) -> anyhow::Result<()> {
+    use dialerd::auth::{Role, password};
+    use dialerd::store::{SqliteStore, Store, UserRow};
+    let cfg = Config::load(config).map_err(|e| anyhow::anyhow!("{}: {e}", config.display()))?;
+    let role = Role::parse(role).ok_or_else(|| anyhow::anyhow!("--role {role:?} is not one of {}", Role::names()))?;
+    anyhow::ensure!(dialerd::ids::valid_name(client), "--client: 1 to 64 letters, digits, '-', '_' or '.'");
+    anyhow::ensure!(
+        !username.is_empty() && username.len() <= 64 && !username.chars().any(char::is_control),
+        "--username: 1 to 64 characters"
+    );
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).context("reading the password from standard input")?;
+    let pass = line.trim_end_matches(['\r', '\n']);
+    anyhow::ensure!(pass.chars().count() >= 8, "the password needs at least 8 characters");
+    let hash = password::hash(pass)?;
+    std::fs::create_dir_all(&cfg.storage.data_dir).context("creating the data directory")?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(async {
+        let store = SqliteStore::open(&cfg.storage.data_dir.join("dialerd.db")).await?;
+        let user = UserRow {
+            client: dialerd::ids::ClientId(client.into()),
+            username: username.into(),
+            password_hash: hash,
+            role: role.as_str().into(),
+        };
+        store.add_user(&user, jiff::Timestamp::now().as_millisecond()).await?;
+        store.close().await;
+        anyhow::Ok(())
+    })?;
+    println!("user {username:?} of client {client:?} added with role {}", role.as_str());
+    Ok(())
 }
 
 fn serve(path: &std::path::Path) -> anyhow::Result<()> {

@@ -75,6 +75,16 @@ fn sans_io_cores_do_no_io_and_read_no_clock() {
         "dialplan/parse.rs",
         "dialplan/check.rs",
         "dialplan/interp.rs",
+        "campaign/model.rs",
+        "campaign/sched.rs",
+        "campaign/retry.rs",
+        "campaign/explain.rs",
+        "campaign/calendar.rs",
+        "campaign/tzmap.rs",
+        "campaign/record.rs",
+        "campaign/sortkey.rs",
+        "campaign/csv.rs",
+        "campaign/build.rs",
     ]
     .iter()
     .map(|p| src().join(p))

@@ -3,14 +3,14 @@
 use super::error::{ApiError, ErrorBody};
 use super::target::Target;
 use super::{ApiJson, App};
-use crate::call::actor::{self, CallSpec};
-use crate::call::machine::Plan;
+use crate::auth::{Permission, Principal};
+use crate::call::place::PlaceRequest;
 use crate::call::registry::HangupError;
 use crate::call::view::{CallState, CallView};
-use crate::config::{OnCapacity, is_sip_user};
+use crate::config::is_sip_user;
 use crate::dialplan::Flow;
 use crate::ids::CallId;
-use crate::metrics as m;
+use axum::Extension;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+
 use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -98,8 +98,10 @@ fn seconds(field: &str, v: Option<f64>, default: Duration, max: f64) -> Result<D
 )]
 pub async fn create_call(
     State(app): State<Arc<App>>,
+    Extension(principal): Extension<Principal>,
     ApiJson(req): ApiJson<NewCall>,
 ) -> Result<impl IntoResponse, ApiError> {
+    principal.require(Permission::Call)?;
     if app.draining.is_cancelled() {
         return Err(ApiError::Draining);
     }
@@ -132,50 +134,29 @@ pub async fn create_call(
         Target::Number(n) => (n, trunk.uri_host()),
         Target::Uri { user, host } => (user, host),
     };
-    let admitted = match app.cfg.calls.on_capacity {
-        OnCapacity::Queue => None,
-        OnCapacity::Reject => {
-            let grant = app.admission.try_invite().and_then(|p| app.admission.try_admit(trunk_id).map(|a| (a, p)));
-            match grant {
-                Ok(g) => Some(g),
-                Err(refusal) => {
-                    m::call_refused(refusal.reason());
-                    let field =
-                        matches!(refusal.reason(), "trunk_paused" | "trunk_busy" | "trunk_rate").then_some("trunk");
-                    return Err(ApiError::TooMany {
-                        field,
-                        message: format!("no capacity for a new call now ({})", refusal.reason()),
-                        retry_after: refusal.retry_after(),
-                    });
-                }
-            }
-        }
-    };
-
-    let id = CallId::new();
-    let plan = Plan {
+    let req = PlaceRequest {
         user,
+        host: Some(host),
+        to_text: req.to.trim().to_string(),
+        trunk: trunk_id,
+        from_user: Some(from_user),
+        from_display: req.caller_name.clone(),
         flow,
         vars,
         no_answer_timeout,
         max_duration,
-        max_redirects: calls.max_redirects,
-        give_up_after: app.cfg.sip.t1 * 64 + Duration::from_secs(1),
+        on_capacity: app.cfg.calls.on_capacity,
     };
-    let (view_tx, view_rx) = watch::channel(CallView::new(id, req.to.trim().to_string(), trunk.cfg.name.clone()));
-    let (cmd_tx, cmd_rx) = mpsc::channel(4);
-    app.deps.registry.insert(id, view_rx, cmd_tx);
-    let spec = CallSpec {
-        id,
-        trunk,
-        plan,
-        host,
-        from_user,
-        from_display: req.caller_name.clone().or_else(|| app.admission.trunk(trunk_id).cfg.caller_name.clone()),
-        admitted,
-    };
-    let state = if spec.admitted.is_some() { CallState::Dialing } else { CallState::Queued };
-    app.tasks.spawn(actor::run(spec, app.deps.clone(), view_tx, cmd_rx));
+    let placed = app.placer.place(req).map_err(|refusal| {
+        let field = matches!(refusal.reason(), "trunk_paused" | "trunk_busy" | "trunk_rate").then_some("trunk");
+        ApiError::TooMany {
+            field,
+            message: format!("no capacity for a new call now ({})", refusal.reason()),
+            retry_after: refusal.retry_after(),
+        }
+    })?;
+    let (id, state) = (placed.id, placed.state);
+    app.call_log.watch(principal.client.clone(), placed.view);
     let mut headers = HeaderMap::new();
     if let Ok(v) = HeaderValue::from_str(&format!("/v1/calls/{id}")) {
         headers.insert(header::LOCATION, v);
@@ -275,5 +256,134 @@ pub async fn delete_call(State(app): State<Arc<App>>, Path(id): Path<String>) ->
         }
         Err(HangupError::NotFound) => Err(ApiError::NotFound { field: "id", what: format!("call {id:?}") }),
         Err(HangupError::AlreadyEnded) => Err(ApiError::Conflict(format!("call {id} has already ended"))),
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CallsQuery {
+    /// Calls of one campaign (its attempts).
+    pub campaign: Option<i64>,
+    /// `answered`, `busy`, `no_answer`, `interrupted`...
+    pub disposition: Option<String>,
+    /// Started at or after, epoch milliseconds.
+    pub from: Option<i64>,
+    /// Started at or before, epoch milliseconds.
+    pub to: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// 1 to 1000 (default 100).
+    pub limit: Option<u32>,
+    /// `json` (default) or `csv`.
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CallRecord {
+    pub id: String,
+    pub campaign_id: Option<i64>,
+    pub record_id: Option<i64>,
+    pub phone: String,
+    pub trunk: String,
+    /// Epoch milliseconds.
+    pub started_at: i64,
+    pub ended_at: Option<i64>,
+    /// Absent while the call is in progress.
+    pub disposition: Option<String>,
+    pub sip_status: Option<i64>,
+    pub cause: Option<String>,
+    /// The flow's outcome (`qualified`, `rejected`...).
+    pub outcome: Option<String>,
+    pub digits: Option<String>,
+    pub duration_ms: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CallPage {
+    pub calls: Vec<CallRecord>,
+    /// Pass as `cursor` for the next (older) page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Calls and campaign attempts from the store, newest first (`format=csv` for reports).
+#[utoipa::path(get, path = "/v1/calls", tag = "calls", params(CallsQuery), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of calls", body = CallPage),
+        (status = 400, description = "A parameter is invalid", body = ErrorBody),
+    ))]
+pub async fn list_calls(
+    State(app): State<Arc<App>>,
+    Extension(principal): Extension<Principal>,
+    q: Result<axum::extract::Query<CallsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<axum::response::Response, ApiError> {
+    let axum::extract::Query(q) = q.map_err(|e| ApiError::BadRequest(format!("invalid query: {}", e.body_text())))?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::field("limit", "must be from 1 to 1000"));
+    }
+    let before = match &q.cursor {
+        None => None,
+        Some(c) => {
+            let (at, id) = c.split_once('_').ok_or_else(|| ApiError::field("cursor", "not a cursor from this API"))?;
+            Some((at.parse().map_err(|_| ApiError::field("cursor", "not a cursor from this API"))?, id.to_string()))
+        }
+    };
+    let filter = crate::store::CallFilter {
+        client: Some(principal.client.clone()),
+        campaign: q.campaign.map(crate::ids::CampaignId),
+        disposition: q.disposition.clone(),
+        from_ms: q.from,
+        to_ms: q.to,
+        before,
+        limit,
+    };
+    let rows = app.store.calls(&filter).await.map_err(ApiError::store)?;
+    let next_cursor =
+        (rows.len() as u32 == limit).then(|| rows.last().map(|r| format!("{}_{}", r.started_at, r.id))).flatten();
+    let calls: Vec<CallRecord> = rows
+        .into_iter()
+        .map(|r| CallRecord {
+            id: r.id,
+            campaign_id: r.campaign.map(|c| c.0),
+            record_id: r.record.map(|c| c.0),
+            phone: r.phone,
+            trunk: r.trunk,
+            started_at: r.started_at,
+            ended_at: r.end.as_ref().map(|e| e.ended_at),
+            disposition: r.end.as_ref().map(|e| e.disposition.clone()),
+            sip_status: r.end.as_ref().and_then(|e| e.sip_status),
+            cause: r.end.as_ref().and_then(|e| e.cause.clone()),
+            outcome: r.end.as_ref().and_then(|e| e.outcome.clone()),
+            digits: r.end.as_ref().map(|e| e.digits.clone()),
+            duration_ms: r.end.as_ref().and_then(|e| e.duration_ms),
+        })
+        .collect();
+    match q.format.as_deref() {
+        None | Some("json") => Ok(Json(CallPage { calls, next_cursor }).into_response()),
+        Some("csv") => {
+            let mut out = String::from(
+                "id,campaign_id,record_id,phone,trunk,started_at,ended_at,disposition,sip_status,cause,outcome,duration_ms\n",
+            );
+            let o = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_default();
+            for c in &calls {
+                out.push_str(&format!(
+                    "{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                    c.id,
+                    o(c.campaign_id),
+                    o(c.record_id),
+                    c.phone,
+                    c.trunk,
+                    c.started_at,
+                    o(c.ended_at),
+                    c.disposition.as_deref().unwrap_or(""),
+                    o(c.sip_status),
+                    c.cause.as_deref().unwrap_or(""),
+                    c.outcome.as_deref().unwrap_or("").replace(',', " "),
+                    o(c.duration_ms)
+                ));
+            }
+            Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], out).into_response())
+        }
+        Some(_) => Err(ApiError::field("format", "json or csv")),
     }
 }

@@ -31,7 +31,11 @@ pub enum ApiError {
     #[error("{what} not found")]
     NotFound { field: &'static str, what: String },
     #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    Gone(String),
     #[error("{message}")]
     TooMany { field: Option<&'static str>, message: String, retry_after: Duration },
     #[error("dialerd is shutting down")]
@@ -40,11 +44,25 @@ pub enum ApiError {
     PayloadTooLarge(String),
     #[error("{0}")]
     MethodNotAllowed(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
 
 impl ApiError {
+    /// A store failure: the caller learns it was ours, the log gets detail.
+    pub fn store(e: crate::store::StoreError) -> Self {
+        match e {
+            crate::store::StoreError::Exists(what) => ApiError::Conflict(format!("{what} already exists")),
+            crate::store::StoreError::NotFound(what) => ApiError::NotFound { field: "id", what },
+            e => {
+                tracing::warn!(error = %e, "store error");
+                ApiError::Internal("the store failed; try again".into())
+            }
+        }
+    }
+
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
         ApiError::BadField { field: field.into(), message: message.into() }
     }
@@ -63,11 +81,14 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, None),
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, Some("authorization".into())),
             ApiError::NotFound { field, .. } => (StatusCode::NOT_FOUND, Some(field.to_string())),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, Some("authorization".into())),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, None),
+            ApiError::Gone(_) => (StatusCode::GONE, None),
             ApiError::TooMany { field, .. } => (StatusCode::TOO_MANY_REQUESTS, field.map(str::to_string)),
             ApiError::Draining => (StatusCode::SERVICE_UNAVAILABLE, None),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, None),
             ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, None),
+            ApiError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("content-type".into())),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, None),
         };
         let body = ErrorBody { error: ErrorDetail { field, message: self.to_string() } };

@@ -3,18 +3,29 @@
 //! route cannot exist without being documented.
 
 pub mod calls;
+pub mod campaigns;
 pub mod dialplans;
+pub mod dnc;
 pub mod error;
+pub mod records;
+pub mod services;
+pub mod session;
 pub mod target;
+pub mod upload;
 
 use crate::call::actor::CallDeps;
+use crate::call::log::CallLog;
+use crate::call::place::Placer;
 use crate::call::prompts::PromptStore;
+use crate::campaign::build::CellList;
+use crate::campaign::manager::Campaigns;
 use crate::config::Config;
 use crate::dialplan::DialplanStore;
+use crate::store::Store;
 use crate::trunk::Admission;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use error::{ApiError, ErrorBody};
@@ -41,6 +52,11 @@ pub struct App {
     pub draining: CancellationToken,
     pub tasks: TaskTracker,
     pub sip_listen: SocketAddr,
+    pub store: Arc<dyn Store>,
+    pub placer: Placer,
+    pub call_log: CallLog,
+    pub campaigns: Arc<Campaigns>,
+    pub cells: Arc<CellList>,
     openapi: OnceLock<String>,
 }
 
@@ -50,6 +66,10 @@ pub struct Runtime {
     pub draining: CancellationToken,
     pub tasks: TaskTracker,
     pub sip_listen: SocketAddr,
+    pub store: Arc<dyn Store>,
+    pub call_log: CallLog,
+    pub campaigns: Arc<Campaigns>,
+    pub cells: Arc<CellList>,
 }
 
 impl App {
@@ -61,7 +81,14 @@ impl App {
         rt: Runtime,
     ) -> Self {
         let prompts = PromptStore::new(cfg.media.prompts_dir.clone());
+        let placer =
+            Placer { cfg: cfg.clone(), deps: deps.clone(), admission: admission.clone(), tasks: rt.tasks.clone() };
         Self {
+            placer,
+            store: rt.store,
+            call_log: rt.call_log,
+            campaigns: rt.campaigns,
+            cells: rt.cells,
             cfg,
             deps,
             admission,
@@ -78,11 +105,15 @@ impl App {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "dialerd", description = "Place SIP calls, play prompts, collect DTMF. Authenticate with `Authorization: Bearer <key>` (keys from `[api] keys`)."),
+    info(title = "dialerd", description = "Place SIP calls and run campaigns. Authenticate with `Authorization: Bearer <key>` (an `[api] keys` entry, or a session id from `POST /v1/session/login`)."),
     modifiers(&BearerScheme),
     tags(
         (name = "calls", description = "Outbound calls"),
         (name = "dialplans", description = "IVR flows loaded from dialplans/"),
+        (name = "session", description = "Log in with a client, user name and password"),
+        (name = "services", description = "Services (dialling sort, time zone, working hours) and schedules"),
+        (name = "campaigns", description = "Campaigns: build, append, play, pause, stop, stats"),
+        (name = "dnc", description = "Do-not-call lists"),
         (name = "ops", description = "Health, metrics and this document")
     )
 )]
@@ -102,13 +133,36 @@ impl Modify for BearerScheme {
 
 /// The router with state; the OpenAPI document is built alongside.
 pub fn router(app: Arc<App>) -> Router {
+    let big = axum::extract::DefaultBodyLimit::max(app.cfg.campaigns.max_body_bytes);
+    let bulk = OpenApiRouter::new()
+        .routes(routes!(campaigns::create, campaigns::find))
+        .routes(routes!(records::append, records::list))
+        .routes(routes!(upload::upload))
+        .routes(routes!(dnc::add, dnc::list))
+        .layer(big);
     let protected = OpenApiRouter::new()
-        .routes(routes!(calls::create_call))
+        .routes(routes!(calls::create_call, calls::list_calls))
         .routes(routes!(calls::get_call, calls::delete_call))
         .routes(routes!(dialplans::list))
         .routes(routes!(dialplans::reload))
-        .route_layer(middleware::from_fn_with_state(app.clone(), require_key));
-    let public = OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(metrics)).routes(routes!(openapi));
+        .routes(routes!(session::logout))
+        .routes(routes!(services::create, services::list))
+        .routes(routes!(services::put_schedule, services::get_schedule))
+        .routes(routes!(services::list_schedules))
+        .routes(routes!(campaigns::get))
+        .routes(routes!(campaigns::play))
+        .routes(routes!(campaigns::pause))
+        .routes(routes!(campaigns::stop))
+        .routes(routes!(campaigns::stats))
+        .routes(routes!(campaigns::explain))
+        .routes(routes!(dnc::remove))
+        .merge(bulk)
+        .route_layer(middleware::from_fn_with_state(app.clone(), session::authenticate));
+    let public = OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(metrics))
+        .routes(routes!(openapi))
+        .routes(routes!(session::login));
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(protected).merge(public).split_for_parts();
     let _ = app.openapi.set(doc.to_pretty_json().expect("the document serialises"));
     router
@@ -116,27 +170,6 @@ pub fn router(app: Arc<App>) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed("method not allowed on this route".into()) })
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
         .with_state(app)
-}
-
-/// Bearer keys from `[api] keys`, compared in constant time.
-async fn require_key(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
-    let presented = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(str::trim);
-    let ok = presented.is_some_and(|p| {
-        app.cfg.api.keys.iter().fold(false, |acc, k| acc | constant_time_eq(k.as_bytes(), p.as_bytes()))
-    });
-    if ok { next.run(req).await } else { ApiError::Unauthorized.into_response() }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// JSON body extractor whose every rejection is an [`ApiError`] naming the
@@ -151,13 +184,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge("the body is larger than 64 KiB".into())
-            } else {
-                ApiError::BadRequest(format!("could not read the body: {e}"))
-            }
-        })?;
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(body_error)?;
         if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
             return Err(ApiError::BadRequest("the body must be a JSON object".into()));
         }
@@ -166,6 +193,23 @@ where
         de.end().map_err(|_| ApiError::BadRequest("the body is not valid JSON: trailing characters".into()))?;
         Ok(ApiJson(value))
     }
+}
+
+/// axum's body rejections as JSON errors.
+pub fn body_error(e: axum::extract::rejection::BytesRejection) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge("the body is larger than this route accepts".into())
+    } else {
+        ApiError::BadRequest(format!("could not read the body: {e}"))
+    }
+}
+
+/// A JSON body of any shape (arrays included), errors naming the path.
+pub fn read_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(error::json_error)?;
+    de.end().map_err(|_| ApiError::BadRequest("the body is not valid JSON: trailing characters".into()))?;
+    Ok(value)
 }
 
 #[derive(Debug, Serialize, ToSchema)]

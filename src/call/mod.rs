@@ -2,8 +2,10 @@
 //! one call's leg, RTP socket and view; the registry the API reads.
 
 pub mod actor;
+pub mod log;
 pub mod machine;
 pub mod outcome;
+pub mod place;
 pub mod plan;
 pub mod prompts;
 pub mod registry;

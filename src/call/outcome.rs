@@ -77,6 +77,24 @@ pub enum Cause {
     QueueTimeout,
 }
 
+impl Cause {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cause::FlowDone => "flow_done",
+            Cause::Sit => "sit",
+            Cause::RemoteBye => "remote_bye",
+            Cause::SipError => "sip_error",
+            Cause::NoAnswerTimeout => "no_answer_timeout",
+            Cause::MaxDuration => "max_duration",
+            Cause::ApiHangup => "api_hangup",
+            Cause::Shutdown => "shutdown",
+            Cause::TransportError => "transport_error",
+            Cause::MediaError => "media_error",
+            Cause::QueueTimeout => "queue_timeout",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     pub disposition: Disposition,

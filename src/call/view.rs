@@ -110,3 +110,11 @@ impl CallView {
         self.duration_ms = self.answered_at.map(|a| at.duration_since(a).as_millis().max(0) as u64);
     }
 }
+
+/// Why the call ended (the hang-up event's cause), once it has.
+pub fn hangup_cause(v: &CallView) -> Option<super::outcome::Cause> {
+    v.events.iter().rev().find_map(|e| match &e.event {
+        Event::Hangup { cause, .. } => Some(*cause),
+        _ => None,
+    })
+}

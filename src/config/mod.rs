@@ -4,6 +4,7 @@
 //! Everything tunable (timers included) lives here and is passed down by
 //! value; no module reads a global.
 
+mod api_keys;
 pub(crate) mod reader;
 mod trunks;
 
@@ -25,6 +26,7 @@ pub struct Config {
     pub media: MediaConfig,
     pub calls: CallsConfig,
     pub dialplans: DialplansConfig,
+    pub campaigns: CampaignsConfig,
     pub trunks: Vec<TrunkConfig>,
 }
 
@@ -68,7 +70,36 @@ pub struct SipConfig {
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
     pub listen: SocketAddr,
-    pub keys: Vec<String>,
+    pub keys: Vec<ApiKey>,
+    /// Sessions from `POST /v1/session/login` end after this long.
+    pub session_ttl: Duration,
+}
+
+/// An `[api] keys` entry: a plain string is a sysadmin key of the default
+/// client; a table names its role and client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    pub key: String,
+    pub role: crate::auth::Role,
+    pub client: crate::ids::ClientId,
+}
+
+#[derive(Debug, Clone)]
+pub struct CampaignsConfig {
+    /// Seed 002: at most this many appends per rolling minute per campaign.
+    pub appends_per_minute: u32,
+    /// Seed 002: at most this many records per append.
+    pub max_append_records: usize,
+    /// Body limit of appends and uploads (10,000 records with 30 numbers
+    /// each need about 6 MB).
+    pub max_body_bytes: usize,
+    /// A CSV upload streams; this bounds its size, not memory.
+    pub max_upload_bytes: u64,
+    /// Numbers (or `+447*` prefixes) scrubbed from initial builds.
+    pub cell_phone_list: Option<PathBuf>,
+    /// Added to the no-answer timeout before an interrupted attempt's
+    /// number is dialled again.
+    pub interrupted_margin: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -253,22 +284,11 @@ impl Config {
             r.problem("listen", "is required ([api] listen = \"127.0.0.1:8080\")");
         }
         let api_listen = if t.is_some() { r.socket_addr("listen", None) } else { None };
-        let keys = if t.is_some() { r.strings("keys") } else { None };
-        match &keys {
-            None if t.is_some() => r.problem("keys", "is required: a list of bearer keys for the HTTP API"),
-            Some(k) if k.is_empty() => r.problem("keys", "must hold at least one key"),
-            Some(k) => {
-                for (i, key) in k.iter().enumerate() {
-                    if key.len() < 8 || key.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                        r.problem(&format!("keys[{i}]"), "a key needs at least 8 characters and no white space");
-                    }
-                }
-            }
-            None => {}
-        }
+        let keys = if t.is_some() { api_keys::read(&mut r) } else { Vec::new() };
         let api = ApiConfig {
             listen: api_listen.unwrap_or_else(|| ([127, 0, 0, 1], 8080).into()),
-            keys: keys.unwrap_or_default(),
+            keys,
+            session_ttl: r.seconds("session_ttl_s", 8.0 * 3600.0, 60.0, 30.0 * 86_400.0),
         };
         r.finish();
 
@@ -326,10 +346,28 @@ impl Config {
         }
         r.finish();
 
+        let t = table("campaigns", &mut problems);
+        let mut r = Reader::new(t, "campaigns", &mut problems);
+        let campaigns = CampaignsConfig {
+            appends_per_minute: r.integer("appends_per_minute", 5, 1, 100_000) as u32,
+            max_append_records: r.integer("max_append_records", 10_000, 1, 1_000_000) as usize,
+            max_body_bytes: r.integer("max_body_mb", 16, 1, 4096) as usize * 1024 * 1024,
+            max_upload_bytes: r.integer("max_upload_mb", 2048, 1, 1 << 20) * 1024 * 1024,
+            cell_phone_list: r.opt_string("cell_phone_list").map(PathBuf::from),
+            interrupted_margin: r.seconds("interrupted_margin_s", 10.0, 0.0, 3600.0),
+        };
+        if let Some(p) = &campaigns.cell_phone_list
+            && !p.is_file()
+        {
+            r.problem("cell_phone_list", format!("{} is not a file", p.display()));
+        }
+        r.finish();
+
         let trunks = read_trunks(root.and_then(|r| r.get("trunks")), &mut problems);
 
         if let Some(root) = root {
-            const SECTIONS: [&str; 8] = ["log", "sip", "api", "storage", "media", "calls", "dialplans", "trunks"];
+            const SECTIONS: [&str; 9] =
+                ["log", "sip", "api", "storage", "media", "calls", "dialplans", "campaigns", "trunks"];
             for k in root.keys() {
                 if !SECTIONS.contains(&k.as_str()) {
                     problems.push(Problem { key: k.clone(), message: "unknown section or key".into() });
@@ -337,7 +375,7 @@ impl Config {
             }
         }
 
-        let cfg = Config { log, sip, api, storage, media, calls, dialplans, trunks };
+        let cfg = Config { log, sip, api, storage, media, calls, dialplans, campaigns, trunks };
         if cfg.sip.listen == cfg.api.listen && cfg.sip.listen.port() != 0 {
             problems.push(Problem { key: "api.listen".into(), message: "must differ from sip.listen".into() });
         }

@@ -100,7 +100,33 @@ fn environment_overrides_sections() {
     ];
     let c = Config::load_with_env(&path, env).unwrap();
     assert_eq!(c.sip.listen, "127.0.0.2:5070".parse().unwrap());
-    assert_eq!(c.api.keys, vec!["key-one-123", "key-two-456"]);
+    let keys: Vec<&str> = c.api.keys.iter().map(|k| k.key.as_str()).collect();
+    assert_eq!(keys, vec!["key-one-123", "key-two-456"]);
+    assert!(c.api.keys.iter().all(|k| k.role == crate::auth::Role::Sysadmin && k.client.0 == "default"));
+}
+
+#[test]
+fn api_keys_as_tables_name_role_and_client() {
+    let text = r#"
+[sip]
+listen = "127.0.0.1:5060"
+[api]
+listen = "127.0.0.1:8080"
+keys = ["plain-key-123", { key = "manager-key-1", role = "manager", client = "acme" }, { key = "bad-key-123", role = "root" }]
+[media]
+prompts_dir = "."
+[dialplans]
+dir = "."
+[[trunks]]
+name = "t"
+address = "127.0.0.1:5080"
+"#;
+    let keys = keys_of(Config::from_toml(text).unwrap_err());
+    assert_eq!(keys, vec!["api.keys[2].role".to_string()]);
+    let ok = text.replace(r#", { key = "bad-key-123", role = "root" }"#, "");
+    let c = Config::from_toml(&ok).unwrap();
+    assert_eq!(c.api.keys[1].role, crate::auth::Role::Manager);
+    assert_eq!(c.api.keys[1].client.0, "acme");
     assert_eq!(c.sip.t1, Duration::from_millis(50));
 }
 

@@ -135,32 +135,81 @@ caller_name = "Test Caller"
 
     fn spawn(dir: tempfile::TempDir, config: &Path) -> Daemon {
         let log = dir.path().join("dialerd.log");
+        let (child, sip, http) = Self::launch(config, &log);
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .into();
+        Daemon { child, sip, http, dir, log, agent }
+    }
+
+    /// `kill -9`, then start again on the same configuration and data
+    /// (new ports; the previous log is kept as `dialerd.log.1`).
+    pub fn kill9_and_restart(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        let _ = std::fs::rename(&self.log, self.dir.path().join("dialerd.log.1"));
+        let config = self.dir.path().join("dialerd.toml");
+        let (child, sip, http) = Self::launch(&config, &self.log);
+        (self.child, self.sip, self.http) = (child, sip, http);
+    }
+
+    /// Any method with a JSON body (or none), as the given bearer.
+    pub fn send(&self, method: &str, path: &str, body: Option<&Value>, bearer: &str) -> (u16, Value) {
+        let url = self.url(path);
+        let auth = format!("Bearer {bearer}");
+        let mut resp = match (method, body) {
+            ("GET", _) => self.agent.get(&url).header("Authorization", &auth).call(),
+            ("DELETE", _) => self.agent.delete(&url).header("Authorization", &auth).call(),
+            ("POST", Some(b)) => self.agent.post(&url).header("Authorization", &auth).send_json(b),
+            ("POST", None) => self.agent.post(&url).header("Authorization", &auth).send_empty(),
+            ("PUT", Some(b)) => self.agent.put(&url).header("Authorization", &auth).send_json(b),
+            (m, _) => panic!("method {m}"),
+        }
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        (resp.status().as_u16(), resp.body_mut().read_json().unwrap_or(Value::Null))
+    }
+
+    /// `send` with the test key.
+    pub fn api(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+        self.send(method, path, body, KEY)
+    }
+
+    /// POST a text body with a content type; returns (status, JSON body).
+    pub fn post_text(&self, path: &str, content_type: &str, body: &str) -> (u16, Value) {
+        let mut resp = self
+            .agent
+            .post(&self.url(path))
+            .header("Authorization", &format!("Bearer {KEY}"))
+            .header("Content-Type", content_type)
+            .send(body)
+            .unwrap();
+        (resp.status().as_u16(), resp.body_mut().read_json().unwrap_or(Value::Null))
+    }
+
+    fn launch(config: &Path, log: &Path) -> (Child, SocketAddr, SocketAddr) {
         let child = Command::new(env!("CARGO_BIN_EXE_dialerd"))
             .arg("--config")
             .arg(config)
             .env_remove("RUST_LOG")
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
+            .stderr(std::fs::File::create(log).unwrap())
             .spawn()
             .expect("start dialerd");
         let deadline = Instant::now() + Duration::from_secs(20);
         let (sip, http) = loop {
-            if let Some(found) = ready_line(&log) {
+            if let Some(found) = ready_line(log) {
                 break found;
             }
             assert!(
                 Instant::now() < deadline,
                 "dialerd did not become ready:\n{}",
-                std::fs::read_to_string(&log).unwrap_or_default()
+                std::fs::read_to_string(log).unwrap_or_default()
             );
             std::thread::sleep(Duration::from_millis(20));
         };
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(10)))
-            .build()
-            .into();
-        Daemon { child, sip, http, dir, log, agent }
+        (child, sip, http)
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -1,0 +1,112 @@
+//! Placing a call: admission, the view, the registry entry and the actor.
+//! `POST /v1/calls` and campaign actors both come through here, so a call
+//! is the same whoever asked for it.
+
+use super::actor::{self, CallDeps, CallSpec};
+use super::machine::Plan;
+use super::view::{CallState, CallView};
+use crate::config::{Config, OnCapacity};
+use crate::dialplan::Flow;
+use crate::ids::{CallId, TrunkId};
+use crate::metrics as m;
+use crate::trunk::{Admission, Admitted, InvitePermit, Refusal};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio_util::task::TaskTracker;
+
+/// Where a call goes and what it runs.
+pub struct PlaceRequest {
+    /// The Request-URI user (a number, or the user of a `sip:` URI).
+    pub user: String,
+    /// The Request-URI host; the trunk's own by default.
+    pub host: Option<String>,
+    /// As the requester wrote it (shown in the view).
+    pub to_text: String,
+    pub trunk: TrunkId,
+    pub from_user: Option<String>,
+    pub from_display: Option<String>,
+    pub flow: Arc<Flow>,
+    pub vars: BTreeMap<String, String>,
+    pub no_answer_timeout: Duration,
+    pub max_duration: Duration,
+    /// Queue when at capacity (API `on_capacity = "queue"`) or refuse.
+    pub on_capacity: OnCapacity,
+}
+
+/// Capacity for one call, held until the call's actor takes it.
+pub struct Grant((Admitted, InvitePermit));
+
+pub struct Placed {
+    pub id: CallId,
+    pub state: CallState,
+    pub view: watch::Receiver<CallView>,
+}
+
+/// What placing needs from the daemon.
+#[derive(Clone)]
+pub struct Placer {
+    pub cfg: Arc<Config>,
+    pub deps: Arc<CallDeps>,
+    pub admission: Arc<Admission>,
+    pub tasks: TaskTracker,
+}
+
+impl Placer {
+    /// Takes capacity (or queues), then spawns the call's actor. Returns
+    /// before the INVITE leaves.
+    pub fn place(&self, req: PlaceRequest) -> Result<Placed, Refusal> {
+        let grant = self.admit(req.trunk, req.on_capacity)?;
+        Ok(self.spawn(CallId::new(), req, grant))
+    }
+
+    /// Capacity for one call on `trunk` (`None` in queue mode: the actor
+    /// waits for it). Dropping the grant gives it back.
+    pub fn admit(&self, trunk: TrunkId, on_capacity: OnCapacity) -> Result<Option<Grant>, Refusal> {
+        match on_capacity {
+            OnCapacity::Queue => Ok(None),
+            OnCapacity::Reject => {
+                let grant = self.admission.try_invite().and_then(|p| self.admission.try_admit(trunk).map(|a| (a, p)));
+                match grant {
+                    Ok(g) => Ok(Some(Grant(g))),
+                    Err(refusal) => {
+                        m::call_refused(refusal.reason());
+                        Err(refusal)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Spawns the call's actor with capacity taken by [`Placer::admit`].
+    pub fn spawn(&self, id: CallId, req: PlaceRequest, grant: Option<Grant>) -> Placed {
+        let trunk = self.admission.trunk(req.trunk).clone();
+        let admitted = grant.map(|g| g.0);
+        let calls = &self.cfg.calls;
+        let plan = Plan {
+            user: req.user,
+            flow: req.flow,
+            vars: req.vars,
+            no_answer_timeout: req.no_answer_timeout,
+            max_duration: req.max_duration,
+            max_redirects: calls.max_redirects,
+            give_up_after: self.cfg.sip.t1 * 64 + Duration::from_secs(1),
+        };
+        let (view_tx, view_rx) = watch::channel(CallView::new(id, req.to_text, trunk.cfg.name.clone()));
+        let (cmd_tx, cmd_rx) = mpsc::channel(4);
+        self.deps.registry.insert(id, view_rx.clone(), cmd_tx);
+        let spec = CallSpec {
+            id,
+            host: req.host.unwrap_or_else(|| trunk.uri_host()),
+            from_user: req.from_user.or_else(|| trunk.cfg.caller_id.clone()).unwrap_or_else(|| "dialerd".into()),
+            from_display: req.from_display.or_else(|| trunk.cfg.caller_name.clone()),
+            trunk,
+            plan,
+            admitted,
+        };
+        let state = if spec.admitted.is_some() { CallState::Dialing } else { CallState::Queued };
+        self.tasks.spawn(actor::run(spec, self.deps.clone(), view_tx, cmd_rx));
+        Placed { id, state, view: view_rx }
+    }
+}

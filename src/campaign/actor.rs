@@ -1,0 +1,501 @@
+//! The campaign actor: one task per live campaign, the one owner of its
+//! state, its hopper and its calls in flight. The API talks to it through
+//! a bounded mailbox with `oneshot` replies; calls report their end through
+//! a second channel. Decisions are made by the sans-IO parts (`sched`,
+//! `retry`, `calendar`); this file performs them against the store and the
+//! call placer.
+
+use super::calendar::{self, Schedule, Window};
+use super::explain::{Blocked, Snapshot};
+use super::model::{CampaignState, CampaignType, Control, IllegalTransition, Settings};
+use super::record::NewRecord;
+use super::retry::{self, AttemptResult, RecordPos};
+use super::sched::{Entry, Idle, Scheduler, Step};
+use crate::call::log::call_end;
+use crate::call::outcome::Cause;
+use crate::call::place::{PlaceRequest, Placer};
+use crate::call::view::{CallState, CallView, hangup_cause};
+use crate::config::OnCapacity;
+use crate::dialplan::{DialplanStore, Flow};
+use crate::ids::{CallId, CampaignId, ClientId, RecordId, TrunkId};
+use crate::pii::Redacted;
+use crate::store::{AttemptStart, RecordClass, RecordInsert, RecordNext, Store, StoreError};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+/// What the API may ask of a campaign actor.
+pub enum Command {
+    Control(Control, oneshot::Sender<Result<CampaignState, IllegalTransition>>),
+    /// Insert records (a build batch or an append). Appends are checked
+    /// against the state here, where the state lives.
+    Insert {
+        class: RecordClass,
+        rows: Vec<RecordInsert>,
+        uploaded: i64,
+        reply: oneshot::Sender<Result<(), InsertError>>,
+    },
+    Explain(oneshot::Sender<Snapshot>),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InsertError {
+    #[error("records can be added only in BUILT, PAUSE or PLAY; the campaign is {0:?}")]
+    State(CampaignState),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What every campaign actor shares.
+pub struct CampaignDeps {
+    pub store: Arc<dyn Store>,
+    pub placer: Placer,
+    pub dialplans: Arc<DialplanStore>,
+    pub interrupted_margin: Duration,
+    /// Cancelled when the daemon drains: stop dialling, let calls end.
+    pub stop: CancellationToken,
+}
+
+/// A campaign as its actor needs it (built from the stored row).
+pub struct CampaignSpec {
+    pub id: CampaignId,
+    pub client: ClientId,
+    pub kind: CampaignType,
+    pub state: CampaignState,
+    pub settings: Settings,
+    pub trunks: Vec<TrunkId>,
+    pub window: Window,
+    pub schedule: Schedule,
+    pub tz: TimeZone,
+    pub report_at_end_of_day: bool,
+    /// End of the campaign's day (its creation day in the service's zone).
+    pub day_end: Timestamp,
+}
+
+struct InFlight {
+    record: RecordId,
+    phone_idx: i64,
+    attempts_on_phone: i64,
+    phones: usize,
+}
+
+struct Ended {
+    call: CallId,
+    view: CallView,
+}
+
+pub struct CampaignActor {
+    spec: CampaignSpec,
+    deps: Arc<CampaignDeps>,
+    sched: Scheduler,
+    in_flight: HashMap<CallId, InFlight>,
+    ended_tx: mpsc::Sender<Ended>,
+    ended_rx: mpsc::Receiver<Ended>,
+    next_trunk: usize,
+    blocked: Option<Blocked>,
+    wake: Option<Instant>,
+    state_tx: watch::Sender<CampaignState>,
+}
+
+fn now_ms() -> i64 {
+    Timestamp::now().as_millisecond()
+}
+
+fn ts(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::MAX)
+}
+
+/// An instant for a wall-clock time (both clocks read now).
+fn instant_at(wall: Timestamp) -> Instant {
+    let d = wall.duration_since(Timestamp::now());
+    let d = Duration::try_from(d).unwrap_or(Duration::ZERO).min(Duration::from_secs(86_400));
+    Instant::now() + d
+}
+
+impl CampaignActor {
+    pub fn new(spec: CampaignSpec, deps: Arc<CampaignDeps>, state_tx: watch::Sender<CampaignState>) -> Self {
+        let (ended_tx, ended_rx) = mpsc::channel(spec.settings.pacing.max_concurrent as usize + 16);
+        CampaignActor {
+            sched: Scheduler::new(spec.settings.pacing.clone()),
+            spec,
+            deps,
+            in_flight: HashMap::new(),
+            ended_tx,
+            ended_rx,
+            next_trunk: 0,
+            blocked: None,
+            wake: None,
+            state_tx,
+        }
+    }
+
+    pub async fn run(mut self, mut mailbox: mpsc::Receiver<Command>) {
+        let mut draining = false;
+        loop {
+            if !draining {
+                if let Err(e) = self.pump().await {
+                    warn!(campaign = %self.spec.id, error = %e, "campaign store error; retrying in 1 s");
+                    self.wake = Some(Instant::now() + Duration::from_secs(1));
+                }
+            } else if self.in_flight.is_empty() {
+                return;
+            }
+            if self.spec.state == CampaignState::Reported {
+                return;
+            }
+            let wake = self.wake.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+            let eod = instant_at(self.spec.day_end);
+            tokio::select! {
+                cmd = mailbox.recv(), if !draining => match cmd {
+                    Some(cmd) => self.command(cmd).await,
+                    None => draining = true,
+                },
+                Some(ended) = self.ended_rx.recv() => self.ended(ended).await,
+                _ = tokio::time::sleep_until(wake.into()) => self.sched.invalidate(),
+                _ = tokio::time::sleep_until(eod.into()), if !draining => self.end_of_day().await,
+                _ = self.deps.stop.cancelled(), if !draining => draining = true,
+            }
+        }
+    }
+
+    async fn set_state(&mut self, to: CampaignState) -> Result<(), StoreError> {
+        if to != self.spec.state {
+            self.deps.store.set_campaign_state(self.spec.id, to.as_str(), now_ms()).await?;
+            info!(campaign = %self.spec.id, from = self.spec.state.as_str(), to = to.as_str(), "campaign state");
+            self.spec.state = to;
+            let _ = self.state_tx.send(to);
+        }
+        Ok(())
+    }
+
+    async fn command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Control(c, reply) => {
+                let result = match self.spec.state.control(c) {
+                    Ok(to) => match self.set_state(to).await {
+                        Ok(()) => Ok(to),
+                        Err(e) => {
+                            warn!(error = %e, "cannot save the campaign state");
+                            Err(IllegalTransition { from: self.spec.state, action: c.as_str() })
+                        }
+                    },
+                    Err(e) => Err(e),
+                };
+                self.sched.invalidate();
+                let _ = reply.send(result);
+            }
+            Command::Insert { class, rows, uploaded, reply } => {
+                let r = if !self.spec.state.accepts_appends() {
+                    Err(InsertError::State(self.spec.state))
+                } else {
+                    self.deps
+                        .store
+                        .insert_records(self.spec.id, class, &rows, uploaded, now_ms())
+                        .await
+                        .map_err(Into::into)
+                };
+                // Appended records go ahead of the hopper's content.
+                self.sched.invalidate();
+                let _ = reply.send(r);
+            }
+            Command::Explain(reply) => {
+                let _ = reply.send(Snapshot {
+                    state: self.spec.state,
+                    service_open: self.spec.schedule.is_open(&self.spec.tz, Timestamp::now()),
+                    service_next_open: self.spec.schedule.next_open(&self.spec.tz, Timestamp::now()),
+                    in_flight: self.in_flight.len(),
+                    max_concurrent: self.spec.settings.pacing.max_concurrent,
+                    blocked: self.blocked.clone(),
+                    draining: self.deps.stop.is_cancelled(),
+                });
+            }
+        }
+    }
+
+    /// Dials while the scheduler says so; records why it stopped.
+    async fn pump(&mut self) -> Result<(), StoreError> {
+        self.wake = None;
+        loop {
+            if self.spec.state != CampaignState::Play || !self.spec.kind.dials() {
+                self.blocked = None;
+                return Ok(());
+            }
+            let wall = Timestamp::now();
+            if !self.spec.schedule.is_open(&self.spec.tz, wall) {
+                let until = self.spec.schedule.next_open(&self.spec.tz, wall);
+                self.blocked = Some(Blocked::ServiceClosed { until });
+                self.wake = until.map(instant_at);
+                return Ok(());
+            }
+            match self.sched.poll(Instant::now()) {
+                Step::Refill { limit } => self.refill(limit).await?,
+                Step::Dial(entry) => {
+                    if let Some(stop) = self.dial(entry).await? {
+                        self.blocked = Some(stop.0);
+                        self.wake = Some(stop.1);
+                        return Ok(());
+                    }
+                }
+                Step::Idle { why, until } => {
+                    self.wake = until;
+                    self.blocked = Some(match why {
+                        Idle::SlotsFull { in_flight, max } => Blocked::SlotsFull { in_flight, max },
+                        Idle::Pacing => Blocked::Pacing { max_cps: self.spec.settings.pacing.max_cps },
+                        Idle::Empty => return self.nothing_ready().await,
+                    });
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    async fn refill(&mut self, limit: u32) -> Result<(), StoreError> {
+        let store = &self.deps.store;
+        store.promote_due(self.spec.id, now_ms()).await?;
+        let rows = store.fetch_ready(self.spec.id, limit).await?;
+        let mut entries = Vec::with_capacity(rows.len());
+        for r in rows {
+            match serde_json::from_str::<NewRecord>(&r.data) {
+                Ok(record) => entries.push(Entry {
+                    id: r.id,
+                    class: r.class,
+                    phone_idx: r.phone_idx,
+                    attempts_on_phone: r.attempts_on_phone,
+                    record,
+                }),
+                Err(e) => {
+                    warn!(record = %r.id, error = %e, "unreadable record; marking it failed");
+                    let next = RecordNext::Done { final_state: "unreadable".into() };
+                    store.move_record(r.id, &next, now_ms()).await?;
+                }
+            }
+        }
+        self.sched.handle_refill(entries, limit);
+        Ok(())
+    }
+
+    /// The ready queue is empty: wait for the next due record, or finish.
+    async fn nothing_ready(&mut self) -> Result<(), StoreError> {
+        let c = self.deps.store.counts(self.spec.id).await?;
+        if let Some(due) = c.next_due {
+            self.wake = Some(instant_at(ts(due)));
+            self.blocked = Some(Blocked::Waiting { records: c.waiting, until: ts(due) });
+        } else if self.in_flight.is_empty() && c.dialing == 0 {
+            self.blocked = Some(Blocked::Exhausted);
+            let to = self.spec.state.exhausted(self.spec.report_at_end_of_day);
+            self.set_state(to).await?;
+        } else {
+            self.blocked = Some(Blocked::LastCalls { in_flight: self.in_flight.len() });
+        }
+        Ok(())
+    }
+
+    /// Checks DNC, both clocks and the number's caps, then places the
+    /// call. `Some` means dialling must pause (no trunk capacity).
+    async fn dial(&mut self, e: Entry) -> Result<Option<(Blocked, Instant)>, StoreError> {
+        let store = self.deps.store.clone();
+        let now = Timestamp::now();
+        let s = &self.spec;
+        let Some(phone) = e.phone().map(str::to_string) else {
+            store.move_record(e.id, &RecordNext::Done { final_state: "no_number".into() }, now_ms()).await?;
+            return Ok(None);
+        };
+        let keep = |due: Timestamp| RecordNext::Wait {
+            due_at: due.as_millisecond(),
+            phone_idx: e.phone_idx,
+            attempts_on_phone: e.attempts_on_phone,
+        };
+        if let Some(hit) = store.dnc_find(&s.client, &phone).await? {
+            info!(campaign = %s.id, record = %e.id, source = %hit.source, "number on the do-not-call list; not dialled");
+            metrics::counter!("dialerd_campaign_dnc_skipped_total").increment(1);
+            store.move_record(e.id, &RecordNext::Done { final_state: "dnc".into() }, now_ms()).await?;
+            return Ok(None);
+        }
+        let zones = calendar::callee_zones(&phone, e.record.time_zone.as_deref(), &s.tz);
+        match calendar::next_dialable(now, &s.schedule, &s.tz, &s.window, &zones) {
+            Some(t) if t <= now => {}
+            Some(t) => {
+                store.move_record(e.id, &keep(t), now_ms()).await?;
+                return Ok(None);
+            }
+            None => {
+                store.move_record(e.id, &RecordNext::Done { final_state: "no_window".into() }, now_ms()).await?;
+                return Ok(None);
+            }
+        }
+        let day_start = calendar::day_bounds(&s.tz, now).0;
+        let day_ago = now - jiff::SignedDuration::from_hours(24);
+        let since = day_start.min(day_ago);
+        let attempts = store.attempts_since(&s.client, &phone, since.as_millisecond()).await?;
+        let today = attempts.iter().filter(|t| **t >= day_start.as_millisecond()).count();
+        let last_24h: Vec<i64> = attempts.iter().copied().filter(|t| *t >= day_ago.as_millisecond()).collect();
+        if today >= s.settings.caps.per_day as usize {
+            let tomorrow = calendar::day_bounds(&s.tz, now).1 + jiff::SignedDuration::from_nanos(1);
+            store.move_record(e.id, &keep(tomorrow), now_ms()).await?;
+            return Ok(None);
+        }
+        if last_24h.len() >= s.settings.caps.per_24h as usize {
+            let frees = ts(last_24h[last_24h.len() - s.settings.caps.per_24h as usize] + 86_400_000 + 1);
+            store.move_record(e.id, &keep(frees), now_ms()).await?;
+            return Ok(None);
+        }
+        self.place(e, phone).await
+    }
+
+    async fn place(&mut self, e: Entry, phone: String) -> Result<Option<(Blocked, Instant)>, StoreError> {
+        let s = &self.spec;
+        let n = s.trunks.len();
+        let placer = &self.deps.placer;
+        let mut refusal = None;
+        let mut grant = None;
+        for i in 0..n {
+            let t = s.trunks[(self.next_trunk + i) % n];
+            match placer.admit(t, OnCapacity::Reject) {
+                Ok(g) => {
+                    grant = Some((t, g));
+                    self.next_trunk = (self.next_trunk + i + 1) % n;
+                    break;
+                }
+                Err(r) => refusal = Some((t, r)),
+            }
+        }
+        let Some((trunk, grant)) = grant else {
+            let (t, r) = refusal.expect("at least one trunk");
+            let name = placer.admission.trunk(t).cfg.name.clone();
+            // The record stays ready; the hopper is re-read when we resume.
+            self.sched.invalidate();
+            let wait = r.retry_after().clamp(Duration::from_millis(20), Duration::from_secs(5));
+            return Ok(Some((Blocked::Trunk { trunk: name, reason: r.reason() }, Instant::now() + wait)));
+        };
+        let flow = match &s.settings.dialplan {
+            Some(name) => match self.deps.dialplans.get(name) {
+                Some(f) => f,
+                None => {
+                    warn!(campaign = %s.id, dialplan = %name, "the campaign's dialplan is gone; pausing");
+                    drop(grant);
+                    let _ = self.set_state(CampaignState::Pause).await;
+                    return Ok(None);
+                }
+            },
+            None => Arc::new(Flow::inline(None, None)),
+        };
+        let call = CallId::new();
+        let trunk_name = placer.admission.trunk(trunk).cfg.name.clone();
+        // The attempt is durable before the INVITE leaves: a crash from
+        // here on finds it open and accounts for it.
+        self.deps
+            .store
+            .begin_attempt(&AttemptStart {
+                call,
+                client: s.client.clone(),
+                campaign: s.id,
+                record: e.id,
+                phone_idx: e.phone_idx,
+                phone: phone.clone(),
+                trunk: trunk_name,
+                started_at: now_ms(),
+            })
+            .await?;
+        let mut vars = s.settings.vars.clone();
+        vars.insert("campaign_id".into(), s.id.to_string());
+        vars.insert("record_id".into(), e.id.to_string());
+        if let Some(a) = &e.record.account {
+            vars.insert("account".into(), a.clone());
+        }
+        let no_answer =
+            s.settings.no_answer_timeout_s.map(Duration::from_secs_f64).unwrap_or(placer.cfg.calls.no_answer_timeout);
+        let req = PlaceRequest {
+            user: phone.clone(),
+            host: None,
+            to_text: phone.clone(),
+            trunk,
+            from_user: s.settings.caller_id.clone(),
+            from_display: s.settings.caller_name.clone(),
+            flow,
+            vars,
+            no_answer_timeout: no_answer,
+            max_duration: placer.cfg.calls.max_duration,
+            on_capacity: OnCapacity::Reject,
+        };
+        let placed = placer.spawn(call, req, grant);
+        info!(campaign = %s.id, record = %e.id, call = %call, to = %Redacted(&phone), "campaign call");
+        metrics::counter!("dialerd_campaign_attempts_total", "class" => if e.class == 0 { "appended" } else { "loaded" })
+            .increment(1);
+        self.in_flight.insert(
+            call,
+            InFlight {
+                record: e.id,
+                phone_idx: e.phone_idx,
+                attempts_on_phone: e.attempts_on_phone + 1,
+                phones: e.record.phones().count(),
+            },
+        );
+        self.sched.handle_dialed();
+        let tx = self.ended_tx.clone();
+        let mut view = placed.view;
+        tokio::spawn(async move {
+            let ended = view.wait_for(|v| v.state == CallState::Ended && v.ended_at.is_some()).await.map(|v| v.clone());
+            let v = match ended {
+                Ok(v) => v,
+                Err(_) => view.borrow().clone(),
+            };
+            let _ = tx.send(Ended { call, view: v }).await;
+        });
+        Ok(None)
+    }
+
+    async fn ended(&mut self, ended: Ended) {
+        let Some(f) = self.in_flight.remove(&ended.call) else { return };
+        self.sched.handle_ended();
+        let v = &ended.view;
+        let mut end = call_end(v);
+        if v.state != CallState::Ended || hangup_cause(v) == Some(Cause::Shutdown) {
+            end.disposition = "interrupted".into();
+        }
+        if end.ended_at == 0 {
+            end.ended_at = now_ms();
+        }
+        metrics::counter!("dialerd_campaign_dispositions_total", "disposition" => end.disposition.clone()).increment(1);
+        let s = &self.spec;
+        let no_answer = s
+            .settings
+            .no_answer_timeout_s
+            .map(Duration::from_secs_f64)
+            .unwrap_or(self.deps.placer.cfg.calls.no_answer_timeout);
+        let margin = (no_answer + self.deps.interrupted_margin).as_millis() as i64;
+        let pos = RecordPos { phone_idx: f.phone_idx, attempts_on_phone: f.attempts_on_phone, phones: f.phones };
+        let result = AttemptResult { disposition: &end.disposition, outcome: end.outcome.as_deref() };
+        let d = retry::after_attempt(&s.settings.retries, &s.settings.dnc_outcomes, pos, &result, end.ended_at, margin);
+        if d.add_dnc {
+            let source = format!("ivr_opt_out:campaign:{}", s.id);
+            if let Err(e) = self.deps.store.dnc_add(&s.client.0, std::slice::from_ref(&v.to), &source, end.ended_at).await {
+                warn!(error = %e, "cannot add an opt-out to the do-not-call list");
+            }
+        }
+        if let RecordNext::Wait { due_at, .. } = &d.next
+            && *due_at <= now_ms()
+        {
+            self.sched.invalidate();
+        }
+        if let Err(e) = self.deps.store.finish_attempt(ended.call, &end, f.record, &d.next).await {
+            // The attempt stays open in the store and is recovered as
+            // interrupted at the next start.
+            warn!(error = %e, call = %ended.call, "cannot record the attempt's end");
+        }
+    }
+
+    async fn end_of_day(&mut self) {
+        let to = self.spec.state.end_of_day(self.spec.report_at_end_of_day);
+        if let Err(e) = self.set_state(to).await {
+            warn!(error = %e, "cannot report the campaign");
+        }
+        // The next day's end, for campaigns that keep running.
+        self.spec.day_end =
+            calendar::day_bounds(&self.spec.tz, self.spec.day_end + jiff::SignedDuration::from_secs(1)).1;
+    }
+}

@@ -1,0 +1,143 @@
+//! Where a record goes after an attempt: the same number again after the
+//! disposition's delay, the record's next number, or a final state. Pure:
+//! times are epoch milliseconds given by the caller.
+
+use super::model::{Retries, RetryRule};
+use crate::store::RecordNext;
+
+/// How an attempt ended, as far as retries are concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptResult<'a> {
+    /// The call's disposition (`answered`, `busy`, ...) or `interrupted`.
+    pub disposition: &'a str,
+    /// The flow's outcome, when the call was answered and ran one.
+    pub outcome: Option<&'a str>,
+}
+
+/// The record's position before the attempt's effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordPos {
+    pub phone_idx: i64,
+    /// Attempts on this number, the one that just ended included.
+    pub attempts_on_phone: i64,
+    /// How many numbers the record has (phone1 + phone2).
+    pub phones: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub next: RecordNext,
+    /// The number must go on the do-not-call list (an IVR opt-out).
+    pub add_dnc: bool,
+}
+
+fn rule<'r>(r: &'r Retries, disposition: &str) -> Option<&'r RetryRule> {
+    match disposition {
+        "busy" => Some(&r.busy),
+        "no_answer" => Some(&r.no_answer),
+        "failed" => Some(&r.failed),
+        "machine" => Some(&r.machine),
+        // Our own CANCEL/BYE cut the call short (shutdown, API hang-up).
+        "interrupted" | "canceled" => Some(&r.interrupted),
+        _ => None,
+    }
+}
+
+/// `min_interrupted_delay_ms` is the no-answer timeout plus a margin: an
+/// interrupted attempt's carrier leg may still ring that long.
+pub fn after_attempt(
+    rules: &Retries,
+    dnc_outcomes: &[String],
+    pos: RecordPos,
+    result: &AttemptResult<'_>,
+    now_ms: i64,
+    min_interrupted_delay_ms: i64,
+) -> Decision {
+    if let Some(o) = result.outcome
+        && dnc_outcomes.iter().any(|d| d == o)
+    {
+        return Decision { next: RecordNext::Done { final_state: "dnc".into() }, add_dnc: true };
+    }
+    let next_phone = || {
+        if (pos.phone_idx + 1) < pos.phones as i64 {
+            RecordNext::Wait { due_at: now_ms, phone_idx: pos.phone_idx + 1, attempts_on_phone: 0 }
+        } else {
+            RecordNext::Done { final_state: result.disposition.to_string() }
+        }
+    };
+    let next = match result.disposition {
+        "answered" => RecordNext::Done { final_state: "answered".into() },
+        d => match rule(rules, d) {
+            Some(r) if pos.attempts_on_phone < i64::from(r.max_attempts) => {
+                let mut delay = (r.delay_s * 1000.0) as i64;
+                if matches!(d, "interrupted" | "canceled") {
+                    delay = delay.max(min_interrupted_delay_ms);
+                }
+                RecordNext::Wait {
+                    due_at: now_ms + delay,
+                    phone_idx: pos.phone_idx,
+                    attempts_on_phone: pos.attempts_on_phone,
+                }
+            }
+            // Out of attempts on this number, or a number that cannot be
+            // reached (rejected, invalid): the next number, else final.
+            _ => next_phone(),
+        },
+    };
+    Decision { next, add_dnc: false }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(d: &str, outcome: Option<&str>, idx: i64, tries: i64, phones: usize) -> Decision {
+        let pos = RecordPos { phone_idx: idx, attempts_on_phone: tries, phones };
+        after_attempt(
+            &Retries::default(),
+            &["rejected".to_string()],
+            pos,
+            &AttemptResult { disposition: d, outcome },
+            1_000,
+            40_000,
+        )
+    }
+
+    #[test]
+    fn busy_retries_then_next_phone_then_final() {
+        let r = run("busy", None, 0, 1, 2);
+        assert_eq!(r.next, RecordNext::Wait { due_at: 301_000, phone_idx: 0, attempts_on_phone: 1 });
+        let r = run("busy", None, 0, 3, 2);
+        assert_eq!(r.next, RecordNext::Wait { due_at: 1_000, phone_idx: 1, attempts_on_phone: 0 });
+        let r = run("busy", None, 1, 3, 2);
+        assert_eq!(r.next, RecordNext::Done { final_state: "busy".into() });
+    }
+
+    #[test]
+    fn answered_is_final_and_opt_out_goes_to_dnc() {
+        assert_eq!(
+            run("answered", Some("qualified"), 0, 1, 1).next,
+            RecordNext::Done { final_state: "answered".into() }
+        );
+        let r = run("answered", Some("rejected"), 0, 1, 3);
+        assert!(r.add_dnc);
+        assert_eq!(r.next, RecordNext::Done { final_state: "dnc".into() });
+    }
+
+    #[test]
+    fn unreachable_numbers_move_on_at_once() {
+        let r = run("invalid_number", None, 0, 1, 2);
+        assert_eq!(r.next, RecordNext::Wait { due_at: 1_000, phone_idx: 1, attempts_on_phone: 0 });
+        assert_eq!(run("rejected", None, 0, 1, 1).next, RecordNext::Done { final_state: "rejected".into() });
+    }
+
+    #[test]
+    fn interrupted_waits_at_least_the_ring_time() {
+        let r = run("interrupted", None, 0, 1, 1);
+        assert_eq!(r.next, RecordNext::Wait { due_at: 61_000, phone_idx: 0, attempts_on_phone: 1 });
+        let pos = RecordPos { phone_idx: 0, attempts_on_phone: 1, phones: 1 };
+        let res = AttemptResult { disposition: "interrupted", outcome: None };
+        let r = after_attempt(&Retries::default(), &[], pos, &res, 0, 95_000);
+        assert_eq!(r.next, RecordNext::Wait { due_at: 95_000, phone_idx: 0, attempts_on_phone: 1 });
+    }
+}

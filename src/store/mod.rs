@@ -1,0 +1,307 @@
+//! The repository layer: everything dialerd must not lose lives behind the
+//! [`Store`] trait. SQLite (`sqlite.rs`, WAL, one file under the data dir)
+//! is the embedded default; a PostgreSQL backend implements the same trait.
+//!
+//! Rows here are plain data (strings, integers, JSON text): the meaning of a
+//! campaign's settings or a record's fields belongs to `campaign/`, so a new
+//! backend only moves bytes.
+
+mod sqlite;
+
+use crate::ids::{CallId, CampaignId, ClientId, RecordId};
+use async_trait::async_trait;
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0} already exists")]
+    Exists(String),
+    #[error("{0} not found")]
+    NotFound(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRow {
+    pub client: ClientId,
+    pub username: String,
+    pub password_hash: String,
+    pub role: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    pub client: ClientId,
+    pub username: String,
+    pub role: String,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceRow {
+    pub client: ClientId,
+    pub id: String,
+    pub name: String,
+    pub sort: String,
+    pub time_zone: String,
+    pub schedule: Option<String>,
+    pub report_at_end_of_day: bool,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCampaignRow {
+    pub client: ClientId,
+    pub service: String,
+    pub name: String,
+    pub kind: String,
+    pub state: String,
+    pub allow_append: bool,
+    pub settings: String,
+    pub created_at: i64,
+    pub day: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CampaignRow {
+    pub id: CampaignId,
+    pub client: ClientId,
+    pub service: String,
+    pub name: String,
+    pub kind: String,
+    pub state: String,
+    pub allow_append: bool,
+    pub settings: String,
+    pub created_at: i64,
+    pub day: String,
+    pub state_changed_at: i64,
+    pub uploaded: i64,
+    pub loaded: i64,
+    pub appended: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CampaignFilter {
+    pub service: Option<String>,
+    pub states: Vec<String>,
+    pub kinds: Vec<String>,
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    pub limit: u32,
+}
+
+/// A record to insert. The store appends the campaign's next sequence
+/// number (8 bytes big-endian) to `key_prefix`, so keys are unique and
+/// ties keep insertion order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordInsert {
+    pub key_prefix: Vec<u8>,
+    pub phone1: String,
+    pub data: String,
+}
+
+/// Class 0 is dialled before class 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordClass {
+    Appended = 0,
+    Loaded = 1,
+}
+
+/// A record as the queue sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedRecord {
+    pub id: RecordId,
+    pub class: i64,
+    pub order_key: Vec<u8>,
+    pub phone_idx: i64,
+    pub attempts_on_phone: i64,
+    pub attempts: i64,
+    pub data: String,
+}
+
+/// A record as reports see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordRow {
+    pub id: RecordId,
+    pub class: i64,
+    pub state: String,
+    pub due_at: i64,
+    pub phone_idx: i64,
+    pub attempts_on_phone: i64,
+    pub attempts: i64,
+    pub last_disposition: Option<String>,
+    pub final_state: Option<String>,
+    pub data: String,
+}
+
+/// Where a record goes after an attempt (or a decision not to dial it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordNext {
+    /// Dial again when due (`phone_idx` may name the next number).
+    Wait { due_at: i64, phone_idx: i64, attempts_on_phone: i64 },
+    /// No more attempts: `final` says why (a disposition, `dnc`, ...).
+    Done { final_state: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptStart {
+    pub call: CallId,
+    pub client: ClientId,
+    pub campaign: CampaignId,
+    pub record: RecordId,
+    pub phone_idx: i64,
+    pub phone: String,
+    pub trunk: String,
+    pub started_at: i64,
+}
+
+/// A finished call's facts (campaign attempt or API call).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CallEnd {
+    pub ended_at: i64,
+    pub disposition: String,
+    pub sip_status: Option<i64>,
+    pub cause: Option<String>,
+    pub outcome: Option<String>,
+    pub digits: String,
+    pub duration_ms: Option<i64>,
+}
+
+/// An attempt without an end: the process died while it was in flight.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenAttempt {
+    pub call: CallId,
+    pub campaign: CampaignId,
+    pub record: RecordId,
+    pub phone_idx: i64,
+    pub started_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallRow {
+    pub id: String,
+    pub client: ClientId,
+    pub campaign: Option<CampaignId>,
+    pub record: Option<RecordId>,
+    pub phone: String,
+    pub trunk: String,
+    pub started_at: i64,
+    pub end: Option<CallEnd>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallFilter {
+    pub client: Option<ClientId>,
+    pub campaign: Option<CampaignId>,
+    pub disposition: Option<String>,
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    /// Calls started strictly before this (id, started_at) pair, newest first.
+    pub before: Option<(i64, String)>,
+    pub limit: u32,
+}
+
+/// Counts for stats and "why not dialling".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordCounts {
+    pub ready: i64,
+    pub waiting: i64,
+    pub dialing: i64,
+    pub done: i64,
+    /// Final states (`answered`, `busy`, `dnc`...) with their counts.
+    pub finals: Vec<(String, i64)>,
+    /// Calls by disposition.
+    pub attempts: Vec<(String, i64)>,
+    pub next_due: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DncRow {
+    /// `*` for the global list.
+    pub client: String,
+    pub phone: String,
+    pub source: String,
+    pub added_at: i64,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    // Tenancy and people.
+    async fn ensure_client(&self, client: &ClientId, now: i64) -> StoreResult<()>;
+    async fn add_user(&self, user: &UserRow, now: i64) -> StoreResult<()>;
+    async fn user(&self, client: &ClientId, username: &str) -> StoreResult<Option<UserRow>>;
+    async fn create_session(&self, token_hash: &[u8], s: &SessionRow) -> StoreResult<()>;
+    async fn session(&self, token_hash: &[u8], now: i64) -> StoreResult<Option<SessionRow>>;
+    async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<bool>;
+    async fn purge_sessions(&self, now: i64) -> StoreResult<u64>;
+
+    // Schedules and services.
+    async fn put_schedule(&self, client: &ClientId, name: &str, spec: &str) -> StoreResult<()>;
+    async fn schedule(&self, client: &ClientId, name: &str) -> StoreResult<Option<String>>;
+    async fn schedules(&self, client: &ClientId) -> StoreResult<Vec<(String, String)>>;
+    async fn create_service(&self, s: &ServiceRow) -> StoreResult<()>;
+    async fn service(&self, client: &ClientId, id: &str) -> StoreResult<Option<ServiceRow>>;
+    async fn services(&self, client: &ClientId) -> StoreResult<Vec<ServiceRow>>;
+
+    // Campaigns.
+    async fn create_campaign(&self, c: &NewCampaignRow) -> StoreResult<CampaignId>;
+    async fn campaign(&self, id: CampaignId) -> StoreResult<Option<CampaignRow>>;
+    async fn find_campaigns(&self, client: &ClientId, f: &CampaignFilter) -> StoreResult<Vec<CampaignRow>>;
+    /// Campaigns an actor must run for (not yet reported).
+    async fn live_campaigns(&self) -> StoreResult<Vec<CampaignRow>>;
+    async fn set_campaign_state(&self, id: CampaignId, state: &str, at: i64) -> StoreResult<()>;
+    /// Inserts ready records in one transaction and adds to the counters.
+    async fn insert_records(
+        &self,
+        id: CampaignId,
+        class: RecordClass,
+        rows: &[RecordInsert],
+        uploaded: i64,
+        now: i64,
+    ) -> StoreResult<()>;
+    /// Counts rows a build refused (they are uploaded, not loaded).
+    async fn add_uploaded(&self, id: CampaignId, n: i64) -> StoreResult<()>;
+    /// Every number already loaded (for de-duplication across uploads).
+    async fn loaded_phones(&self, id: CampaignId) -> StoreResult<Vec<String>>;
+
+    // The queue.
+    /// Waiting records whose time has come become ready.
+    async fn promote_due(&self, id: CampaignId, now: i64) -> StoreResult<u64>;
+    /// The head of the queue: ready records in dialling order.
+    async fn fetch_ready(&self, id: CampaignId, limit: u32) -> StoreResult<Vec<QueuedRecord>>;
+    async fn counts(&self, id: CampaignId) -> StoreResult<RecordCounts>;
+    /// Writes the attempt and marks the record dialing, atomically.
+    async fn begin_attempt(&self, a: &AttemptStart) -> StoreResult<()>;
+    /// Completes the attempt and moves its record, atomically.
+    async fn finish_attempt(&self, call: CallId, end: &CallEnd, record: RecordId, next: &RecordNext)
+    -> StoreResult<()>;
+    /// Moves a record without an attempt (window closed, DNC, caps).
+    async fn move_record(&self, record: RecordId, next: &RecordNext, now: i64) -> StoreResult<()>;
+    async fn open_attempts(&self) -> StoreResult<Vec<OpenAttempt>>;
+    async fn record(&self, id: RecordId) -> StoreResult<Option<RecordRow>>;
+    async fn records_page(
+        &self,
+        id: CampaignId,
+        state: Option<&str>,
+        after: RecordId,
+        limit: u32,
+    ) -> StoreResult<Vec<RecordRow>>;
+
+    // Calls.
+    async fn record_calls(&self, rows: &[CallRow]) -> StoreResult<()>;
+    async fn calls(&self, f: &CallFilter) -> StoreResult<Vec<CallRow>>;
+    /// Attempts to `phone` (any campaign of the client) started at or after `since`, oldest first.
+    async fn attempts_since(&self, client: &ClientId, phone: &str, since: i64) -> StoreResult<Vec<i64>>;
+
+    // Do-not-call.
+    async fn dnc_add(&self, client: &str, phones: &[String], source: &str, now: i64) -> StoreResult<u64>;
+    async fn dnc_remove(&self, client: &str, phone: &str) -> StoreResult<bool>;
+    /// The entry that blocks `phone` for `client` (its own list or the global one).
+    async fn dnc_find(&self, client: &ClientId, phone: &str) -> StoreResult<Option<DncRow>>;
+    async fn dnc_list(&self, client: &str, after: Option<&str>, limit: u32) -> StoreResult<Vec<DncRow>>;
+}

@@ -1,0 +1,239 @@
+//! SQLite backend of [`Store`]: one file under the data dir, WAL journal
+//! (readers never block the writer), `synchronous = NORMAL` (a committed
+//! transaction survives `kill -9`; only a power cut can lose the last
+//! ones), migrations from `migrations/` at open.
+
+mod people;
+mod queue;
+
+use super::*;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use std::path::Path;
+use std::time::Duration;
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and migrates it.
+    pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            // A bounded page cache per connection keeps a million-record
+            // campaign's memory small (negative = KiB).
+            .pragma("cache_size", "-8192");
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ensure_client(&self, client: &ClientId, now: i64) -> StoreResult<()> {
+        people::ensure_client(&self.pool, client, now).await
+    }
+    async fn add_user(&self, user: &UserRow, now: i64) -> StoreResult<()> {
+        people::add_user(&self.pool, user, now).await
+    }
+    async fn user(&self, client: &ClientId, username: &str) -> StoreResult<Option<UserRow>> {
+        people::user(&self.pool, client, username).await
+    }
+    async fn create_session(&self, token_hash: &[u8], s: &SessionRow) -> StoreResult<()> {
+        people::create_session(&self.pool, token_hash, s).await
+    }
+    async fn session(&self, token_hash: &[u8], now: i64) -> StoreResult<Option<SessionRow>> {
+        people::session(&self.pool, token_hash, now).await
+    }
+    async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<bool> {
+        let r = sqlx::query("DELETE FROM sessions WHERE token_hash = ?").bind(token_hash).execute(&self.pool).await?;
+        Ok(r.rows_affected() > 0)
+    }
+    async fn purge_sessions(&self, now: i64) -> StoreResult<u64> {
+        let r = sqlx::query("DELETE FROM sessions WHERE expires_at <= ?").bind(now).execute(&self.pool).await?;
+        Ok(r.rows_affected())
+    }
+
+    async fn put_schedule(&self, client: &ClientId, name: &str, spec: &str) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO schedules (client_id, name, spec) VALUES (?, ?, ?)
+             ON CONFLICT (client_id, name) DO UPDATE SET spec = excluded.spec",
+        )
+        .bind(&client.0)
+        .bind(name)
+        .bind(spec)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+    async fn schedule(&self, client: &ClientId, name: &str) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT spec FROM schedules WHERE client_id = ? AND name = ?")
+            .bind(&client.0)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+    async fn schedules(&self, client: &ClientId) -> StoreResult<Vec<(String, String)>> {
+        Ok(sqlx::query_as("SELECT name, spec FROM schedules WHERE client_id = ? ORDER BY name")
+            .bind(&client.0)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+    async fn create_service(&self, s: &ServiceRow) -> StoreResult<()> {
+        people::create_service(&self.pool, s).await
+    }
+    async fn service(&self, client: &ClientId, id: &str) -> StoreResult<Option<ServiceRow>> {
+        Ok(people::services(&self.pool, client, Some(id)).await?.pop())
+    }
+    async fn services(&self, client: &ClientId) -> StoreResult<Vec<ServiceRow>> {
+        people::services(&self.pool, client, None).await
+    }
+
+    async fn create_campaign(&self, c: &NewCampaignRow) -> StoreResult<CampaignId> {
+        queue::create_campaign(&self.pool, c).await
+    }
+    async fn campaign(&self, id: CampaignId) -> StoreResult<Option<CampaignRow>> {
+        queue::campaign(&self.pool, id).await
+    }
+    async fn find_campaigns(&self, client: &ClientId, f: &CampaignFilter) -> StoreResult<Vec<CampaignRow>> {
+        queue::find_campaigns(&self.pool, client, f).await
+    }
+    async fn live_campaigns(&self) -> StoreResult<Vec<CampaignRow>> {
+        queue::live_campaigns(&self.pool).await
+    }
+    async fn set_campaign_state(&self, id: CampaignId, state: &str, at: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE campaigns SET state = ?, state_changed_at = ? WHERE id = ?")
+            .bind(state)
+            .bind(at)
+            .bind(id.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+    async fn insert_records(
+        &self,
+        id: CampaignId,
+        class: RecordClass,
+        rows: &[RecordInsert],
+        uploaded: i64,
+        now: i64,
+    ) -> StoreResult<()> {
+        queue::insert_records(&self.pool, id, class, rows, uploaded, now).await
+    }
+    async fn add_uploaded(&self, id: CampaignId, n: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE campaigns SET uploaded = uploaded + ? WHERE id = ?")
+            .bind(n)
+            .bind(id.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+    async fn loaded_phones(&self, id: CampaignId) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar("SELECT phone1 FROM records WHERE campaign_id = ? AND class = 1")
+            .bind(id.0)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    async fn promote_due(&self, id: CampaignId, now: i64) -> StoreResult<u64> {
+        let r = sqlx::query(
+            "UPDATE records SET state = 'ready', updated_at = ?1
+             WHERE campaign_id = ?2 AND state = 'waiting' AND due_at <= ?1",
+        )
+        .bind(now)
+        .bind(id.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected())
+    }
+    async fn fetch_ready(&self, id: CampaignId, limit: u32) -> StoreResult<Vec<QueuedRecord>> {
+        queue::fetch_ready(&self.pool, id, limit).await
+    }
+    async fn counts(&self, id: CampaignId) -> StoreResult<RecordCounts> {
+        queue::counts(&self.pool, id).await
+    }
+    async fn begin_attempt(&self, a: &AttemptStart) -> StoreResult<()> {
+        queue::begin_attempt(&self.pool, a).await
+    }
+    async fn finish_attempt(
+        &self,
+        call: CallId,
+        end: &CallEnd,
+        record: RecordId,
+        next: &RecordNext,
+    ) -> StoreResult<()> {
+        queue::finish_attempt(&self.pool, call, end, record, next).await
+    }
+    async fn move_record(&self, record: RecordId, next: &RecordNext, now: i64) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        queue::move_record(&mut tx, record, next, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+    async fn open_attempts(&self) -> StoreResult<Vec<OpenAttempt>> {
+        queue::open_attempts(&self.pool).await
+    }
+    async fn record(&self, id: RecordId) -> StoreResult<Option<RecordRow>> {
+        queue::record(&self.pool, id).await
+    }
+    async fn records_page(
+        &self,
+        id: CampaignId,
+        state: Option<&str>,
+        after: RecordId,
+        limit: u32,
+    ) -> StoreResult<Vec<RecordRow>> {
+        queue::records_page(&self.pool, id, state, after, limit).await
+    }
+
+    async fn record_calls(&self, rows: &[CallRow]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for c in rows {
+            queue::record_call(&mut tx, c).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+    async fn calls(&self, f: &CallFilter) -> StoreResult<Vec<CallRow>> {
+        queue::calls(&self.pool, f).await
+    }
+    async fn attempts_since(&self, client: &ClientId, phone: &str, since: i64) -> StoreResult<Vec<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT started_at FROM calls WHERE client_id = ? AND phone = ? AND started_at >= ?
+             AND campaign_id IS NOT NULL ORDER BY started_at",
+        )
+        .bind(&client.0)
+        .bind(phone)
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn dnc_add(&self, client: &str, phones: &[String], source: &str, now: i64) -> StoreResult<u64> {
+        people::dnc_add(&self.pool, client, phones, source, now).await
+    }
+    async fn dnc_remove(&self, client: &str, phone: &str) -> StoreResult<bool> {
+        let r = sqlx::query("DELETE FROM dnc WHERE client_id = ? AND phone = ?")
+            .bind(client)
+            .bind(phone)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() > 0)
+    }
+    async fn dnc_find(&self, client: &ClientId, phone: &str) -> StoreResult<Option<DncRow>> {
+        people::dnc_find(&self.pool, client, phone).await
+    }
+    async fn dnc_list(&self, client: &str, after: Option<&str>, limit: u32) -> StoreResult<Vec<DncRow>> {
+        people::dnc_list(&self.pool, client, after, limit).await
+    }
+}
