@@ -8,10 +8,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "dialerd", version, about = "A telephony dialer daemon", args_conflicts_with_subcommands = true)]
+#[command(name = "dialerd", version, about = "A telephony dialer daemon")]
 struct Cli {
     /// The configuration file.
-    #[arg(long, short, default_value = "dialerd.toml")]
+    #[arg(long, short, default_value = "dialerd.toml", global = true)]
     config: PathBuf,
     #[command(subcommand)]
     command: Option<Command>,

@@ -160,18 +160,43 @@ fn the_openapi_document_matches_the_routes() {
     documented.sort();
     let expected = [
         ("DELETE", "/v1/calls/{id}"),
+        ("DELETE", "/v1/dnc/{phone}"),
         ("GET", "/healthz"),
         ("GET", "/metrics"),
+        ("GET", "/v1/calls"),
         ("GET", "/v1/calls/{id}"),
+        ("GET", "/v1/campaigns"),
+        ("GET", "/v1/campaigns/{id}"),
+        ("GET", "/v1/campaigns/{id}/explain"),
+        ("GET", "/v1/campaigns/{id}/records"),
+        ("GET", "/v1/campaigns/{id}/stats"),
         ("GET", "/v1/dialplans"),
+        ("GET", "/v1/dnc"),
         ("GET", "/v1/openapi.json"),
+        ("GET", "/v1/schedules"),
+        ("GET", "/v1/schedules/{name}"),
+        ("GET", "/v1/services"),
         ("POST", "/v1/calls"),
+        ("POST", "/v1/campaigns"),
+        ("POST", "/v1/campaigns/{id}/pause"),
+        ("POST", "/v1/campaigns/{id}/play"),
+        ("POST", "/v1/campaigns/{id}/stop"),
+        ("POST", "/v1/campaigns/{id}/upload"),
         ("POST", "/v1/dialplans:reload"),
+        ("POST", "/v1/dnc"),
+        ("POST", "/v1/services"),
+        ("POST", "/v1/session/login"),
+        ("POST", "/v1/session/logout"),
+        ("PUT", "/v1/campaigns/{id}/records"),
+        ("PUT", "/v1/schedules/{name}"),
     ];
     assert_eq!(documented, expected.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect::<Vec<_>>());
     // Every documented route exists: none answers with the fallback.
     for (method, path) in &documented {
-        let path = path.replace("{id}", "01937a6e-5b9c-7c1e-9a0e-3f1b2c4d5e6f");
+        let path = path
+            .replace("{id}", "01937a6e-5b9c-7c1e-9a0e-3f1b2c4d5e6f")
+            .replace("{name}", "x")
+            .replace("{phone}", "%2B15551234");
         let (s, v, _) = raw(&d, method, &path, Some(KEY), Some("{}"));
         assert!(s != 405 && v["error"]["field"] != "path", "{method} {path}: {s} {v}");
     }

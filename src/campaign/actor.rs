@@ -473,7 +473,9 @@ impl CampaignActor {
         let d = retry::after_attempt(&s.settings.retries, &s.settings.dnc_outcomes, pos, &result, end.ended_at, margin);
         if d.add_dnc {
             let source = format!("ivr_opt_out:campaign:{}", s.id);
-            if let Err(e) = self.deps.store.dnc_add(&s.client.0, std::slice::from_ref(&v.to), &source, end.ended_at).await {
+            if let Err(e) =
+                self.deps.store.dnc_add(&s.client.0, std::slice::from_ref(&v.to), &source, end.ended_at).await
+            {
                 warn!(error = %e, "cannot add an opt-out to the do-not-call list");
             }
         }

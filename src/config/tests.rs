@@ -103,6 +103,7 @@ fn environment_overrides_sections() {
     let keys: Vec<&str> = c.api.keys.iter().map(|k| k.key.as_str()).collect();
     assert_eq!(keys, vec!["key-one-123", "key-two-456"]);
     assert!(c.api.keys.iter().all(|k| k.role == crate::auth::Role::Sysadmin && k.client.0 == "default"));
+    assert_eq!(c.sip.t1, Duration::from_millis(50));
 }
 
 #[test]
@@ -127,7 +128,6 @@ address = "127.0.0.1:5080"
     let c = Config::from_toml(&ok).unwrap();
     assert_eq!(c.api.keys[1].role, crate::auth::Role::Manager);
     assert_eq!(c.api.keys[1].client.0, "acme");
-    assert_eq!(c.sip.t1, Duration::from_millis(50));
 }
 
 #[test]
