@@ -145,6 +145,7 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
         placer,
         dialplans: dialplans.clone(),
         interrupted_margin: cfg.campaigns.interrupted_margin,
+        reports_dir: cfg.storage.data_dir.join("reports"),
         stop: campaigns_stop.clone(),
     });
     let campaigns = Campaigns::start(campaign_deps, TaskTracker::new()).await?;
@@ -172,7 +173,7 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
             }
         })
     };
-    infra.spawn(housekeeping(registry.clone(), metrics, sip_stop.clone()));
+    infra.spawn(housekeeping(registry.clone(), metrics, store.clone(), sip_stop.clone()));
     infra.spawn(reload_on_sighup(dialplans, sip_stop.clone()));
 
     let bound = Bound { sip: sip.local_addr(), http: http_addr };
@@ -225,19 +226,27 @@ async fn reload_on_sighup(dialplans: Arc<DialplanStore>, stop: CancellationToken
     }
 }
 
-/// Retention sweep and metrics upkeep.
+/// Retention sweep, metrics upkeep, and (each minute) expired sessions.
 async fn housekeeping(
     registry: Arc<CallRegistry>,
     metrics: metrics_exporter_prometheus::PrometheusHandle,
+    store: Arc<dyn Store>,
     stop: CancellationToken,
 ) {
     let mut tick = tokio::time::interval(Duration::from_secs(5));
+    let mut n: u64 = 0;
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
             _ = tick.tick() => {
                 registry.sweep(std::time::Instant::now());
                 metrics.run_upkeep();
+                n += 1;
+                if n % 12 == 1
+                    && let Err(e) = store.purge_sessions(jiff::Timestamp::now().as_millisecond()).await
+                {
+                    warn!(error = %e, "cannot purge expired sessions");
+                }
             }
         }
     }

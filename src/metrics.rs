@@ -17,6 +17,13 @@ pub const SIP_REJECTED: &str = "dialerd_sip_requests_rejected_total";
 pub const RTP_PACKETS: &str = "dialerd_rtp_packets_total";
 pub const INVITES_IN_FLIGHT: &str = "dialerd_invites_in_flight";
 pub const TRUNK_PAUSED: &str = "dialerd_trunk_paused";
+pub const CAMPAIGN_RECORDS: &str = "dialerd_campaign_records";
+pub const CAMPAIGN_QUEUE: &str = "dialerd_campaign_queue_depth";
+pub const CAMPAIGN_LOADED: &str = "dialerd_campaign_records_loaded_total";
+pub const CAMPAIGN_ATTEMPTS: &str = "dialerd_campaign_attempts_total";
+pub const CAMPAIGN_ENDED: &str = "dialerd_campaign_attempts_ended_total";
+pub const CAMPAIGN_SKIPPED: &str = "dialerd_campaign_records_skipped_total";
+pub const CALL_LOG_DROPPED: &str = "dialerd_call_log_dropped_total";
 
 /// Call set-up spans loopback (sub-millisecond) to carriers (seconds).
 const SETUP_BUCKETS: [f64; 14] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
@@ -60,6 +67,53 @@ fn describe() {
     describe_counter!(RTP_PACKETS, Unit::Count, "RTP packets sent and received, by direction.");
     describe_gauge!(INVITES_IN_FLIGHT, Unit::Count, "INVITE transactions awaiting a final response.");
     describe_gauge!(TRUNK_PAUSED, Unit::Count, "1 while a trunk is paused by a 503 Retry-After, by trunk.");
+    // Per-campaign series are gauges of live campaigns only (refreshed every
+    // 10 s by the campaign's actor); counters are summed over campaigns so
+    // daily campaigns do not grow the label set without bound.
+    describe_gauge!(
+        CAMPAIGN_RECORDS,
+        Unit::Count,
+        "Records of a live campaign by state (ready, waiting, dialing, done)."
+    );
+    describe_gauge!(CAMPAIGN_QUEUE, Unit::Count, "Records of a live campaign that could be dialled now (ready).");
+    describe_counter!(CAMPAIGN_LOADED, Unit::Count, "Records added to campaigns, by class (appended or loaded).");
+    describe_counter!(CAMPAIGN_ATTEMPTS, Unit::Count, "Campaign calls placed, by the record's class.");
+    describe_counter!(CAMPAIGN_ENDED, Unit::Count, "Campaign calls ended, by disposition (interrupted included).");
+    describe_counter!(
+        CAMPAIGN_SKIPPED,
+        Unit::Count,
+        "Records not dialled at their turn, by reason (dnc, no_window, per_day_cap, ...)."
+    );
+    describe_counter!(CALL_LOG_DROPPED, Unit::Count, "API call-log rows dropped because the writer fell behind.");
+}
+
+pub fn campaign_records(campaign: i64, counts: &[(&'static str, i64)]) {
+    for (state, n) in counts {
+        gauge!(CAMPAIGN_RECORDS, "campaign" => campaign.to_string(), "state" => *state).set(*n as f64);
+        if *state == "ready" {
+            gauge!(CAMPAIGN_QUEUE, "campaign" => campaign.to_string()).set(*n as f64);
+        }
+    }
+}
+
+pub fn campaign_loaded(appended: bool, n: u64) {
+    counter!(CAMPAIGN_LOADED, "class" => if appended { "appended" } else { "loaded" }).increment(n);
+}
+
+pub fn campaign_attempt(appended: bool) {
+    counter!(CAMPAIGN_ATTEMPTS, "class" => if appended { "appended" } else { "loaded" }).increment(1);
+}
+
+pub fn campaign_attempt_ended(disposition: &str) {
+    counter!(CAMPAIGN_ENDED, "disposition" => disposition.to_string()).increment(1);
+}
+
+pub fn campaign_skipped(reason: &'static str) {
+    counter!(CAMPAIGN_SKIPPED, "reason" => reason).increment(1);
+}
+
+pub fn call_log_dropped(n: u64) {
+    counter!(CALL_LOG_DROPPED).increment(n);
 }
 
 static SIP_MALFORMED_C: LazyLock<Counter> = LazyLock::new(|| counter!(SIP_MALFORMED));

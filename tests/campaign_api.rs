@@ -103,6 +103,22 @@ fn sessions_roles_and_seed_002_append_rules() {
 }
 
 #[test]
+fn sessions_expire() {
+    let d = Daemon::start(free_udp_port(), Opts { api: "session_ttl_s = 1".into(), ..Default::default() });
+    add_user(&d, "acme", "ann", "agent", "agent-pass-12");
+    let (s, v) = login(&d, "acme", "ann", "agent-pass-12");
+    assert_eq!(s, 200, "{v}");
+    let token = v["session_id"].as_str().unwrap().to_string();
+    assert_eq!(d.send("GET", "/v1/services", None, &token).0, 200);
+    // An agent places calls but may not create services.
+    let svc = json!({"id": "x", "name": "X", "time_zone": "UTC"});
+    assert_eq!(d.send("POST", "/v1/services", Some(&svc), &token).0, 403);
+    std::thread::sleep(Duration::from_millis(1200));
+    let (s, v) = d.send("GET", "/v1/services", None, &token);
+    assert_eq!((s, v["error"]["field"].as_str()), (401, Some("authorization")), "{v}");
+}
+
+#[test]
 fn append_refusals_by_type_flag_and_state_and_the_openapi_document() {
     let d = Daemon::start(free_udp_port(), Opts::default());
     d.api("POST", "/v1/services", Some(&json!({"id": "s", "name": "S", "time_zone": "UTC"})));

@@ -152,6 +152,9 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 }
             }
         }
+        let report = dialerd::campaign::report::write(std::sync::Arc::new(store.clone()), id, "day", dir.path()).await;
+        let text = std::fs::read_to_string(report.unwrap()).unwrap();
+        prop_assert_eq!(text.lines().count(), models.len() + 1, "the report holds every record");
         let c = store.counts(id).await.unwrap();
         prop_assert_eq!(c.ready + c.waiting + c.dialing + c.done, models.len() as i64, "no record lost");
         prop_assert_eq!(c.done, models.iter().filter(|m| m.done).count() as i64);

@@ -122,11 +122,22 @@ fn a_200_record_campaign_ends_with_the_exact_dispositions_and_retries() {
         };
         assert_eq!(dispositions, want, "{phone}");
     }
+    // The report: every record with its final state, streamed as CSV.
+    let (s, csv) = d.get_auth_text(&format!("/v1/campaigns/{id}/records?format=csv"));
+    assert_eq!(s, 200);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 201, "header + 200 records");
+    assert!(lines[0].starts_with("record_id,class,state,final"), "{}", lines[0]);
+    assert_eq!(lines.iter().filter(|l| l.contains(",done,busy,2,busy,")).count(), 50, "{csv}");
     let (s, v) = d.api("GET", &format!("/v1/campaigns/{id}/explain"), None);
     assert_eq!((s, v["code"].as_str()), (200, Some("not_playing")), "{v}");
     let r = sipp.wait(Duration::from_secs(30));
     assert_eq!(r.successful, 300, "{}", r.output);
-    assert_eq!(d.metric("dialerd_campaign_dispositions_total", "disposition=\"busy\""), 100.0);
+    assert_eq!(d.metric("dialerd_campaign_attempts_ended_total", "disposition=\"busy\""), 100.0);
+    assert_eq!(d.metric("dialerd_campaign_attempts_total", "class=\"loaded\""), 300.0);
+    let done = format!("campaign=\"{id}\",state=\"done\"");
+    assert_eq!(d.metric("dialerd_campaign_records", &done), 200.0);
+    assert_eq!(d.metric("dialerd_campaign_queue_depth", &format!("campaign=\"{id}\"")), 0.0);
 }
 
 #[test]
@@ -234,4 +245,31 @@ fn kill_9_mid_campaign_loses_no_record_and_retries_interrupted_attempts_after_th
         assert!(spans.windows(2).all(|w| w[0].1 <= w[1].0), "overlapping attempts: {spans:?}");
     }
     drop(sipp);
+}
+
+#[test]
+fn an_ivr_opt_out_goes_on_the_dnc_list_and_is_never_undone() {
+    // The callee answers and presses 2 on the lead-qualification flow.
+    let sipp = Sipp::uas_templated("answer_press.xml", &[("@DIGIT@", "2"), ("@DELAY@", "500")]);
+    let d = Daemon::start(sipp.port, Opts::default());
+    service(&d, "leads", "upload");
+    // A second number on the same record must not be tried after the opt-out.
+    let rec = vec![json!({"phone1": "+15553000011", "phone2": ["+15553000021"]})];
+    let id = campaign(&d, "leads", json!({"dialplan": "lead-qualification"}), rec.clone());
+    d.api("POST", &format!("/v1/campaigns/{id}/play"), None);
+    let stats = wait_campaign_state(&d, id, "DONE", Duration::from_secs(30));
+    assert_eq!(counts(&stats["finals"]), BTreeMap::from([("dnc".into(), 1)]), "{stats:#}");
+    let calls = calls_of(&d, id);
+    assert_eq!(calls.len(), 1, "phone2 is not dialled after an opt-out: {calls:#?}");
+    assert_eq!(calls[0]["outcome"], "rejected");
+    let (_, hit) = d.api("GET", "/v1/dnc?phone=%2B15553000011", None);
+    assert_eq!(hit[0]["source"], format!("ivr_opt_out:campaign:{id}"), "{hit}");
+    // A later campaign to the same number skips it at dial time.
+    let again =
+        campaign(&d, "leads", json!({"dialplan": "lead-qualification"}), vec![json!({"phone1": "+15553000011"})]);
+    d.api("POST", &format!("/v1/campaigns/{again}/play"), None);
+    let stats = wait_campaign_state(&d, again, "DONE", Duration::from_secs(30));
+    assert_eq!(stats["finals"]["dnc"], 1, "{stats:#}");
+    assert!(calls_of(&d, again).is_empty());
+    assert_eq!(sipp.wait(Duration::from_secs(10)).successful, 1);
 }

@@ -314,9 +314,8 @@ pub struct CallPage {
 pub async fn list_calls(
     State(app): State<Arc<App>>,
     Extension(principal): Extension<Principal>,
-    q: Result<axum::extract::Query<CallsQuery>, axum::extract::rejection::QueryRejection>,
+    super::ApiQuery(q): super::ApiQuery<CallsQuery>,
 ) -> Result<axum::response::Response, ApiError> {
-    let axum::extract::Query(q) = q.map_err(|e| ApiError::BadRequest(format!("invalid query: {}", e.body_text())))?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::field("limit", "must be from 1 to 1000"));

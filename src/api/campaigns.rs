@@ -16,7 +16,7 @@ use crate::config::is_sip_user;
 use crate::ids::CampaignId;
 use crate::store::{CampaignFilter, CampaignRow, NewCampaignRow};
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
@@ -276,9 +276,8 @@ pub struct Found {
 pub async fn find(
     State(app): State<Arc<App>>,
     Extension(p): Extension<Principal>,
-    q: Result<Query<FindQuery>, axum::extract::rejection::QueryRejection>,
+    super::ApiQuery(q): super::ApiQuery<FindQuery>,
 ) -> Result<Json<Found>, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::BadRequest(format!("invalid query: {}", e.body_text())))?;
     let limit = q.limit.unwrap_or(10);
     if !(1..=10).contains(&limit) {
         return Err(ApiError::field("limit", "must be from 1 to 10"));

@@ -8,7 +8,7 @@ use crate::auth::{Permission, Principal};
 use crate::campaign::record::normalize_phone;
 use crate::store::DncRow;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
@@ -121,9 +121,8 @@ pub struct DncQuery {
 pub async fn list(
     State(app): State<Arc<App>>,
     Extension(p): Extension<Principal>,
-    q: Result<Query<DncQuery>, axum::extract::rejection::QueryRejection>,
+    super::ApiQuery(q): super::ApiQuery<DncQuery>,
 ) -> Result<Json<Vec<DncEntry>>, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::BadRequest(format!("invalid query: {}", e.body_text())))?;
     if let Some(phone) = &q.phone {
         let phone = normalize_phone(phone).map_err(|m| ApiError::field("phone", m))?;
         let hit = app.store.dnc_find(&p.client, &phone).await.map_err(ApiError::store)?;
@@ -157,9 +156,8 @@ pub async fn remove(
     State(app): State<Arc<App>>,
     Extension(p): Extension<Principal>,
     Path(phone): Path<String>,
-    q: Result<Query<RemoveQuery>, axum::extract::rejection::QueryRejection>,
+    super::ApiQuery(q): super::ApiQuery<RemoveQuery>,
 ) -> Result<StatusCode, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::BadRequest(format!("invalid query: {}", e.body_text())))?;
     let list = list_of(&p, q.global == Some(true))?;
     let phone = normalize_phone(&phone).map_err(|m| ApiError::field("phone", m))?;
     if app.store.dnc_remove(&list, &phone).await.map_err(ApiError::store)? {

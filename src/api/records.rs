@@ -11,11 +11,12 @@ use crate::campaign::build::Builder;
 use crate::campaign::manager::Handle;
 use crate::campaign::model::CampaignType;
 use crate::campaign::record::NewRecord;
+use crate::campaign::report;
 use crate::campaign::sortkey::{self, SortSpec};
 use crate::ids::RecordId;
 use crate::store::{RecordClass, RecordInsert};
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -175,7 +176,6 @@ pub async fn append(
     }
     let n = rows.len() as i64;
     insert(&handle, RecordClass::Appended, rows, n).await?;
-    metrics::counter!("dialerd_campaign_records_appended_total").increment(n as u64);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -203,9 +203,9 @@ fn rate_limit(handle: &Handle, per_minute: u32) -> Result<(), ApiError> {
 pub struct RecordsQuery {
     /// `ready`, `waiting`, `dialing` or `done`.
     pub state: Option<String>,
-    /// 1-based page of 100 records, in load order.
+    /// 1-based page of 100 records, in load order (JSON).
     pub page: Option<u32>,
-    /// `json` (default) or `csv`.
+    /// `json` (default) or `csv`: every record of the campaign (the report), streamed.
     pub format: Option<String>,
 }
 
@@ -228,7 +228,7 @@ pub struct RecordView {
 
 const PAGE: u32 = 100;
 
-/// A campaign's records with their state (100 per page); `format=csv` for reports.
+/// A campaign's records with their state (100 per page); `format=csv` streams them all (the report).
 #[utoipa::path(get, path = "/v1/campaigns/{id}/records", tag = "campaigns", params(("id" = i64, Path), RecordsQuery),
     security(("bearer" = [])),
     responses(
@@ -240,9 +240,8 @@ pub async fn list(
     State(app): State<Arc<App>>,
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
-    q: Result<Query<RecordsQuery>, axum::extract::rejection::QueryRejection>,
+    super::ApiQuery(q): super::ApiQuery<RecordsQuery>,
 ) -> Result<Response, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::BadRequest(format!("invalid query: {}", e.body_text())))?;
     let row = campaign_of(&app, &p, &id).await?;
     if let Some(s) = &q.state
         && !["ready", "waiting", "dialing", "done"].contains(&s.as_str())
@@ -280,22 +279,9 @@ pub async fn list(
     match q.format.as_deref() {
         None | Some("json") => Ok(Json(views).into_response()),
         Some("csv") => {
-            let mut out = String::from("id,class,state,phone1,account,attempts,last_disposition,final\n");
-            for v in &views {
-                let f = |k: &str| v.record.get(k).and_then(|x| x.as_str()).unwrap_or("").replace(['"', ',', '\n'], " ");
-                out.push_str(&format!(
-                    "{},{},{},{},{},{},{},{}\n",
-                    v.id,
-                    v.class,
-                    v.state,
-                    f("phone1"),
-                    f("account"),
-                    v.attempts,
-                    v.last_disposition.as_deref().unwrap_or(""),
-                    v.final_state.as_deref().unwrap_or("")
-                ));
-            }
-            Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], out).into_response())
+            // The whole campaign, streamed page by page: the report.
+            let body = axum::body::Body::from_stream(report::stream(app.store.clone(), row.id));
+            Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response())
         }
         Some(_) => Err(ApiError::field("format", "json or csv")),
     }

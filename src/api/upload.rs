@@ -20,7 +20,7 @@ use http_body_util::BodyExt;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-const BATCH: usize = 2000;
+const BATCH: usize = 10_000;
 
 /// Clears the campaign's "uploading" flag however the upload ends.
 struct Uploading<'a>(&'a std::sync::atomic::AtomicBool);

@@ -65,7 +65,7 @@ impl CallLog {
                 end: Some(call_end(&v)),
             };
             if tx.try_send(row).is_err() {
-                metrics::counter!("dialerd_call_log_dropped_total").increment(1);
+                crate::metrics::call_log_dropped(1);
             }
         });
     }
@@ -86,7 +86,7 @@ async fn write_batches(store: Arc<dyn Store>, mut rx: mpsc::Receiver<CallRow>, s
         }
         if let Err(e) = store.record_calls(&batch).await {
             warn!(error = %e, rows = batch.len(), "cannot write the call log");
-            metrics::counter!("dialerd_call_log_dropped_total").increment(batch.len() as u64);
+            crate::metrics::call_log_dropped(batch.len() as u64);
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         batch.clear();

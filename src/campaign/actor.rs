@@ -13,13 +13,12 @@ use super::retry::{self, AttemptResult, RecordPos};
 use super::sched::{Entry, Idle, Scheduler, Step};
 use crate::call::log::call_end;
 use crate::call::outcome::Cause;
-use crate::call::place::{PlaceRequest, Placer};
+use crate::call::place::Placer;
 use crate::call::view::{CallState, CallView, hangup_cause};
-use crate::config::OnCapacity;
-use crate::dialplan::{DialplanStore, Flow};
+use crate::dialplan::DialplanStore;
 use crate::ids::{CallId, CampaignId, ClientId, RecordId, TrunkId};
-use crate::pii::Redacted;
-use crate::store::{AttemptStart, RecordClass, RecordInsert, RecordNext, Store, StoreError};
+use crate::metrics as m;
+use crate::store::{RecordClass, RecordInsert, RecordNext, Store, StoreError};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use std::collections::HashMap;
@@ -28,6 +27,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
+
+mod dial;
 
 /// What the API may ask of a campaign actor.
 pub enum Command {
@@ -57,6 +58,8 @@ pub struct CampaignDeps {
     pub placer: Placer,
     pub dialplans: Arc<DialplanStore>,
     pub interrupted_margin: Duration,
+    /// Where REPORTED campaigns' reports are written.
+    pub reports_dir: std::path::PathBuf,
     /// Cancelled when the daemon drains: stop dialling, let calls end.
     pub stop: CancellationToken,
 }
@@ -99,6 +102,7 @@ pub struct CampaignActor {
     next_trunk: usize,
     blocked: Option<Blocked>,
     wake: Option<Instant>,
+    gauges_at: Instant,
     state_tx: watch::Sender<CampaignState>,
 }
 
@@ -130,6 +134,7 @@ impl CampaignActor {
             next_trunk: 0,
             blocked: None,
             wake: None,
+            gauges_at: Instant::now(),
             state_tx,
         }
     }
@@ -150,6 +155,7 @@ impl CampaignActor {
             }
             let wake = self.wake.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
             let eod = instant_at(self.spec.day_end);
+            let gauges = self.gauges_at;
             tokio::select! {
                 cmd = mailbox.recv(), if !draining => match cmd {
                     Some(cmd) => self.command(cmd).await,
@@ -159,7 +165,17 @@ impl CampaignActor {
                 _ = tokio::time::sleep_until(wake.into()) => self.sched.invalidate(),
                 _ = tokio::time::sleep_until(eod.into()), if !draining => self.end_of_day().await,
                 _ = self.deps.stop.cancelled(), if !draining => draining = true,
+                _ = tokio::time::sleep_until(gauges.into()) => self.publish_gauges().await,
             }
+        }
+    }
+
+    /// Records by state as gauges; an index-only count, every 10 s.
+    async fn publish_gauges(&mut self) {
+        self.gauges_at = Instant::now() + Duration::from_secs(10);
+        match self.deps.store.state_counts(self.spec.id).await {
+            Ok(c) => m::campaign_records(self.spec.id.0, &c),
+            Err(e) => warn!(error = %e, "cannot count the campaign's records"),
         }
     }
 
@@ -168,6 +184,8 @@ impl CampaignActor {
             self.deps.store.set_campaign_state(self.spec.id, to.as_str(), now_ms()).await?;
             info!(campaign = %self.spec.id, from = self.spec.state.as_str(), to = to.as_str(), "campaign state");
             self.spec.state = to;
+            // Gauges first: whoever sees the new state sees them current.
+            self.publish_gauges().await;
             let _ = self.state_tx.send(to);
         }
         Ok(())
@@ -295,160 +313,6 @@ impl CampaignActor {
         Ok(())
     }
 
-    /// Checks DNC, both clocks and the number's caps, then places the
-    /// call. `Some` means dialling must pause (no trunk capacity).
-    async fn dial(&mut self, e: Entry) -> Result<Option<(Blocked, Instant)>, StoreError> {
-        let store = self.deps.store.clone();
-        let now = Timestamp::now();
-        let s = &self.spec;
-        let Some(phone) = e.phone().map(str::to_string) else {
-            store.move_record(e.id, &RecordNext::Done { final_state: "no_number".into() }, now_ms()).await?;
-            return Ok(None);
-        };
-        let keep = |due: Timestamp| RecordNext::Wait {
-            due_at: due.as_millisecond(),
-            phone_idx: e.phone_idx,
-            attempts_on_phone: e.attempts_on_phone,
-        };
-        if let Some(hit) = store.dnc_find(&s.client, &phone).await? {
-            info!(campaign = %s.id, record = %e.id, source = %hit.source, "number on the do-not-call list; not dialled");
-            metrics::counter!("dialerd_campaign_dnc_skipped_total").increment(1);
-            store.move_record(e.id, &RecordNext::Done { final_state: "dnc".into() }, now_ms()).await?;
-            return Ok(None);
-        }
-        let zones = calendar::callee_zones(&phone, e.record.time_zone.as_deref(), &s.tz);
-        match calendar::next_dialable(now, &s.schedule, &s.tz, &s.window, &zones) {
-            Some(t) if t <= now => {}
-            Some(t) => {
-                store.move_record(e.id, &keep(t), now_ms()).await?;
-                return Ok(None);
-            }
-            None => {
-                store.move_record(e.id, &RecordNext::Done { final_state: "no_window".into() }, now_ms()).await?;
-                return Ok(None);
-            }
-        }
-        let day_start = calendar::day_bounds(&s.tz, now).0;
-        let day_ago = now - jiff::SignedDuration::from_hours(24);
-        let since = day_start.min(day_ago);
-        let attempts = store.attempts_since(&s.client, &phone, since.as_millisecond()).await?;
-        let today = attempts.iter().filter(|t| **t >= day_start.as_millisecond()).count();
-        let last_24h: Vec<i64> = attempts.iter().copied().filter(|t| *t >= day_ago.as_millisecond()).collect();
-        if today >= s.settings.caps.per_day as usize {
-            let tomorrow = calendar::day_bounds(&s.tz, now).1 + jiff::SignedDuration::from_nanos(1);
-            store.move_record(e.id, &keep(tomorrow), now_ms()).await?;
-            return Ok(None);
-        }
-        if last_24h.len() >= s.settings.caps.per_24h as usize {
-            let frees = ts(last_24h[last_24h.len() - s.settings.caps.per_24h as usize] + 86_400_000 + 1);
-            store.move_record(e.id, &keep(frees), now_ms()).await?;
-            return Ok(None);
-        }
-        self.place(e, phone).await
-    }
-
-    async fn place(&mut self, e: Entry, phone: String) -> Result<Option<(Blocked, Instant)>, StoreError> {
-        let s = &self.spec;
-        let n = s.trunks.len();
-        let placer = &self.deps.placer;
-        let mut refusal = None;
-        let mut grant = None;
-        for i in 0..n {
-            let t = s.trunks[(self.next_trunk + i) % n];
-            match placer.admit(t, OnCapacity::Reject) {
-                Ok(g) => {
-                    grant = Some((t, g));
-                    self.next_trunk = (self.next_trunk + i + 1) % n;
-                    break;
-                }
-                Err(r) => refusal = Some((t, r)),
-            }
-        }
-        let Some((trunk, grant)) = grant else {
-            let (t, r) = refusal.expect("at least one trunk");
-            let name = placer.admission.trunk(t).cfg.name.clone();
-            // The record stays ready; the hopper is re-read when we resume.
-            self.sched.invalidate();
-            let wait = r.retry_after().clamp(Duration::from_millis(20), Duration::from_secs(5));
-            return Ok(Some((Blocked::Trunk { trunk: name, reason: r.reason() }, Instant::now() + wait)));
-        };
-        let flow = match &s.settings.dialplan {
-            Some(name) => match self.deps.dialplans.get(name) {
-                Some(f) => f,
-                None => {
-                    warn!(campaign = %s.id, dialplan = %name, "the campaign's dialplan is gone; pausing");
-                    drop(grant);
-                    let _ = self.set_state(CampaignState::Pause).await;
-                    return Ok(None);
-                }
-            },
-            None => Arc::new(Flow::inline(None, None)),
-        };
-        let call = CallId::new();
-        let trunk_name = placer.admission.trunk(trunk).cfg.name.clone();
-        // The attempt is durable before the INVITE leaves: a crash from
-        // here on finds it open and accounts for it.
-        self.deps
-            .store
-            .begin_attempt(&AttemptStart {
-                call,
-                client: s.client.clone(),
-                campaign: s.id,
-                record: e.id,
-                phone_idx: e.phone_idx,
-                phone: phone.clone(),
-                trunk: trunk_name,
-                started_at: now_ms(),
-            })
-            .await?;
-        let mut vars = s.settings.vars.clone();
-        vars.insert("campaign_id".into(), s.id.to_string());
-        vars.insert("record_id".into(), e.id.to_string());
-        if let Some(a) = &e.record.account {
-            vars.insert("account".into(), a.clone());
-        }
-        let no_answer =
-            s.settings.no_answer_timeout_s.map(Duration::from_secs_f64).unwrap_or(placer.cfg.calls.no_answer_timeout);
-        let req = PlaceRequest {
-            user: phone.clone(),
-            host: None,
-            to_text: phone.clone(),
-            trunk,
-            from_user: s.settings.caller_id.clone(),
-            from_display: s.settings.caller_name.clone(),
-            flow,
-            vars,
-            no_answer_timeout: no_answer,
-            max_duration: placer.cfg.calls.max_duration,
-            on_capacity: OnCapacity::Reject,
-        };
-        let placed = placer.spawn(call, req, grant);
-        info!(campaign = %s.id, record = %e.id, call = %call, to = %Redacted(&phone), "campaign call");
-        metrics::counter!("dialerd_campaign_attempts_total", "class" => if e.class == 0 { "appended" } else { "loaded" })
-            .increment(1);
-        self.in_flight.insert(
-            call,
-            InFlight {
-                record: e.id,
-                phone_idx: e.phone_idx,
-                attempts_on_phone: e.attempts_on_phone + 1,
-                phones: e.record.phones().count(),
-            },
-        );
-        self.sched.handle_dialed();
-        let tx = self.ended_tx.clone();
-        let mut view = placed.view;
-        tokio::spawn(async move {
-            let ended = view.wait_for(|v| v.state == CallState::Ended && v.ended_at.is_some()).await.map(|v| v.clone());
-            let v = match ended {
-                Ok(v) => v,
-                Err(_) => view.borrow().clone(),
-            };
-            let _ = tx.send(Ended { call, view: v }).await;
-        });
-        Ok(None)
-    }
-
     async fn ended(&mut self, ended: Ended) {
         let Some(f) = self.in_flight.remove(&ended.call) else { return };
         self.sched.handle_ended();
@@ -460,7 +324,7 @@ impl CampaignActor {
         if end.ended_at == 0 {
             end.ended_at = now_ms();
         }
-        metrics::counter!("dialerd_campaign_dispositions_total", "disposition" => end.disposition.clone()).increment(1);
+        m::campaign_attempt_ended(&end.disposition);
         let s = &self.spec;
         let no_answer = s
             .settings
@@ -493,6 +357,13 @@ impl CampaignActor {
 
     async fn end_of_day(&mut self) {
         let to = self.spec.state.end_of_day(self.spec.report_at_end_of_day);
+        if to == CampaignState::Reported && self.spec.state != CampaignState::Reported {
+            let day = self.spec.tz.to_datetime(self.spec.day_end).date().to_string();
+            match super::report::write(self.deps.store.clone(), self.spec.id, &day, &self.deps.reports_dir).await {
+                Ok(path) => info!(campaign = %self.spec.id, report = %path.display(), "campaign report written"),
+                Err(e) => warn!(campaign = %self.spec.id, error = %e, "cannot write the campaign report"),
+            }
+        }
         if let Err(e) = self.set_state(to).await {
             warn!(error = %e, "cannot report the campaign");
         }

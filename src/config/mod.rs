@@ -288,7 +288,7 @@ impl Config {
         let api = ApiConfig {
             listen: api_listen.unwrap_or_else(|| ([127, 0, 0, 1], 8080).into()),
             keys,
-            session_ttl: r.seconds("session_ttl_s", 8.0 * 3600.0, 60.0, 30.0 * 86_400.0),
+            session_ttl: r.seconds("session_ttl_s", 8.0 * 3600.0, 1.0, 30.0 * 86_400.0),
         };
         r.finish();
 

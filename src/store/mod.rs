@@ -275,6 +275,8 @@ pub trait Store: Send + Sync {
     /// The head of the queue: ready records in dialling order.
     async fn fetch_ready(&self, id: CampaignId, limit: u32) -> StoreResult<Vec<QueuedRecord>>;
     async fn counts(&self, id: CampaignId) -> StoreResult<RecordCounts>;
+    /// Records by state only (`ready`, `waiting`, `dialing`, `done`): cheap.
+    async fn state_counts(&self, id: CampaignId) -> StoreResult<Vec<(&'static str, i64)>>;
     /// Writes the attempt and marks the record dialing, atomically.
     async fn begin_attempt(&self, a: &AttemptStart) -> StoreResult<()>;
     /// Completes the attempt and moves its record, atomically.

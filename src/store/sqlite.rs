@@ -162,6 +162,17 @@ impl Store for SqliteStore {
     async fn counts(&self, id: CampaignId) -> StoreResult<RecordCounts> {
         queue::counts(&self.pool, id).await
     }
+    async fn state_counts(&self, id: CampaignId) -> StoreResult<Vec<(&'static str, i64)>> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT state, COUNT(*) FROM records WHERE campaign_id = ? GROUP BY state")
+                .bind(id.0)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(["ready", "waiting", "dialing", "done"]
+            .into_iter()
+            .map(|s| (s, rows.iter().find(|(r, _)| r == s).map_or(0, |(_, n)| *n)))
+            .collect())
+    }
     async fn begin_attempt(&self, a: &AttemptStart) -> StoreResult<()> {
         queue::begin_attempt(&self.pool, a).await
     }

@@ -61,6 +61,8 @@ pub struct Opts {
     pub sip: String,
     /// Extra lines for `[media]`.
     pub media: String,
+    /// Extra lines for `[api]`.
+    pub api: String,
     /// Whole extra tables appended at the end (e.g. more trunks).
     pub tail: String,
     /// Flows (file name, text) for a dialplans directory of the test's own;
@@ -93,6 +95,7 @@ t1_ms = 50
 [api]
 listen = "127.0.0.1:0"
 keys = ["{KEY}"]
+{api}
 [storage]
 data_dir = "{data}"
 [media]
@@ -118,6 +121,7 @@ caller_name = "Test Caller"
             data = dir.path().join("var").display(),
             prompts = repo().join("dialplans/prompts").display(),
             media = opts.media,
+            api = opts.api,
             calls = opts.calls,
             dialplans = dialplans.display(),
             limits = [("max_cps", "1000"), ("max_concurrent", "1000")]
@@ -174,6 +178,13 @@ caller_name = "Test Caller"
     /// `send` with the test key.
     pub fn api(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
         self.send(method, path, body, KEY)
+    }
+
+    /// GET with the test key, the body as text.
+    pub fn get_auth_text(&self, path: &str) -> (u16, String) {
+        let mut resp =
+            self.agent.get(&self.url(path)).header("Authorization", &format!("Bearer {KEY}")).call().unwrap();
+        (resp.status().as_u16(), resp.body_mut().read_to_string().unwrap_or_default())
     }
 
     /// POST a text body with a content type; returns (status, JSON body).

@@ -127,7 +127,7 @@ pub async fn dnc_add(pool: &SqlitePool, client: &str, phones: &[String], source:
             b.push_bind(client).push_bind(p).push_bind(source).push_bind(now);
         });
         q.push(" ON CONFLICT (client_id, phone) DO NOTHING");
-        added += q.build().execute(&mut *tx).await?.rows_affected();
+        added += q.build().persistent(false).execute(&mut *tx).await?.rows_affected();
     }
     tx.commit().await?;
     Ok(added)

@@ -83,7 +83,7 @@ pub async fn find_campaigns(pool: &SqlitePool, client: &ClientId, f: &CampaignFi
         q.push(" AND created_at <= ").push_bind(to);
     }
     q.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(f.limit);
-    Ok(q.build().fetch_all(pool).await?.into_iter().map(campaign_row).collect())
+    Ok(q.build().persistent(false).fetch_all(pool).await?.into_iter().map(campaign_row).collect())
 }
 
 pub async fn live_campaigns(pool: &SqlitePool) -> StoreResult<Vec<CampaignRow>> {
@@ -114,25 +114,36 @@ pub async fn insert_records(
     .fetch_optional(&mut *tx)
     .await?
     .ok_or_else(|| StoreError::NotFound(format!("campaign {id}")))?;
-    // 9 values per row; SQLite allows 32,766 bound parameters.
-    for (c, chunk) in rows.chunks(1000).enumerate() {
+    // Sequence numbers follow the order given (ties keep upload order);
+    // rows are then written in key order, so a sorted build walks the
+    // queue index forwards instead of touching it at random.
+    let mut keyed: Vec<(Vec<u8>, &RecordInsert)> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let mut key = r.key_prefix.clone();
+            key.extend_from_slice(&((first + i as i64) as u64).to_be_bytes());
+            (key, r)
+        })
+        .collect();
+    keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    // 8 values per row; SQLite allows 32,766 bound parameters. Statements
+    // of varying row counts are not cached (each would be a new entry).
+    for chunk in keyed.chunks(1000) {
         let mut q = sqlx::QueryBuilder::<Sqlite>::new(
             "INSERT INTO records (campaign_id, class, order_key, state, due_at, phone1, data, updated_at) ",
         );
-        q.push_values(chunk.iter().enumerate(), |mut b, (i, r)| {
-            let seq = first + (c * 1000 + i) as i64;
-            let mut key = r.key_prefix.clone();
-            key.extend_from_slice(&(seq as u64).to_be_bytes());
+        q.push_values(chunk, |mut b, (key, r)| {
             b.push_bind(id.0)
                 .push_bind(class as i64)
-                .push_bind(key)
+                .push_bind(key.clone())
                 .push_bind("ready")
                 .push_bind(now)
                 .push_bind(&r.phone1)
                 .push_bind(&r.data)
                 .push_bind(now);
         });
-        q.build().execute(&mut *tx).await?;
+        q.build().persistent(false).execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -404,7 +415,7 @@ pub async fn calls(pool: &SqlitePool, f: &CallFilter) -> StoreResult<Vec<CallRow
         q.push(" OR (started_at = ").push_bind(*at).push(" AND id < ").push_bind(id).push("))");
     }
     q.push(" ORDER BY started_at DESC, id DESC LIMIT ").push_bind(f.limit);
-    let rows = q.build().fetch_all(pool).await?;
+    let rows = q.build().persistent(false).fetch_all(pool).await?;
     Ok(rows
         .into_iter()
         .map(|r| {

@@ -1,0 +1,175 @@
+//! Dialling one record: the checks at dial time (DNC, both clocks, the
+//! number's caps through `gate`), a trunk with capacity, the attempt made
+//! durable, then the call placed and watched until it ends.
+
+use super::{CampaignActor, Ended, InFlight, now_ms, ts};
+use crate::call::place::PlaceRequest;
+use crate::call::view::CallState;
+use crate::campaign::explain::Blocked;
+use crate::campaign::gate::{self, Gate};
+use crate::campaign::model::CampaignState;
+use crate::campaign::sched::Entry;
+use crate::config::OnCapacity;
+use crate::dialplan::Flow;
+use crate::ids::CallId;
+use crate::metrics as m;
+use crate::pii::Redacted;
+use crate::store::{AttemptStart, RecordNext, StoreError};
+use jiff::Timestamp;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tracing::{debug, info, warn};
+
+impl CampaignActor {
+    /// Checks DNC, both clocks and the number's caps, then places the
+    /// call. `Some` means dialling must pause (no trunk capacity).
+    pub(super) async fn dial(&mut self, e: Entry) -> Result<Option<(Blocked, Instant)>, StoreError> {
+        let store = self.deps.store.clone();
+        let now = Timestamp::now();
+        let s = &self.spec;
+        let Some(phone) = e.phone().map(str::to_string) else {
+            store.move_record(e.id, &RecordNext::Done { final_state: "no_number".into() }, now_ms()).await?;
+            return Ok(None);
+        };
+        let keep = |due: Timestamp| RecordNext::Wait {
+            due_at: due.as_millisecond(),
+            phone_idx: e.phone_idx,
+            attempts_on_phone: e.attempts_on_phone,
+        };
+        if let Some(hit) = store.dnc_find(&s.client, &phone).await? {
+            info!(campaign = %s.id, record = %e.id, source = %hit.source, "number on the do-not-call list; not dialled");
+            m::campaign_skipped("dnc");
+            // The list names numbers: the record's next number may still be
+            // dialled; with none left the record ends `dnc`.
+            let next = if (e.phone_idx as usize + 1) < e.record.phones().count() {
+                self.sched.invalidate();
+                RecordNext::Wait { due_at: now_ms(), phone_idx: e.phone_idx + 1, attempts_on_phone: 0 }
+            } else {
+                RecordNext::Done { final_state: "dnc".into() }
+            };
+            store.move_record(e.id, &next, now_ms()).await?;
+            return Ok(None);
+        }
+        let rules = gate::Rules { schedule: &s.schedule, service_tz: &s.tz, window: &s.window, caps: &s.settings.caps };
+        let since = gate::attempts_since(&rules, now);
+        let attempts: Vec<Timestamp> =
+            store.attempts_since(&s.client, &phone, since.as_millisecond()).await?.into_iter().map(ts).collect();
+        match gate::check(&rules, now, &phone, e.record.time_zone.as_deref(), &attempts) {
+            Gate::Dial => {}
+            Gate::Wait { until, why } => {
+                m::campaign_skipped(why);
+                debug!(campaign = %s.id, record = %e.id, %until, why, "record waits");
+                store.move_record(e.id, &keep(until), now_ms()).await?;
+                return Ok(None);
+            }
+            Gate::Never => {
+                m::campaign_skipped("no_window");
+                let done = RecordNext::Done { final_state: "no_window".into() };
+                store.move_record(e.id, &done, now_ms()).await?;
+                return Ok(None);
+            }
+        }
+        self.place(e, phone).await
+    }
+
+    async fn place(&mut self, e: Entry, phone: String) -> Result<Option<(Blocked, Instant)>, StoreError> {
+        let s = &self.spec;
+        let n = s.trunks.len();
+        let placer = &self.deps.placer;
+        let mut refusal = None;
+        let mut grant = None;
+        for i in 0..n {
+            let t = s.trunks[(self.next_trunk + i) % n];
+            match placer.admit(t, OnCapacity::Reject) {
+                Ok(g) => {
+                    grant = Some((t, g));
+                    self.next_trunk = (self.next_trunk + i + 1) % n;
+                    break;
+                }
+                Err(r) => refusal = Some((t, r)),
+            }
+        }
+        let Some((trunk, grant)) = grant else {
+            let (t, r) = refusal.expect("at least one trunk");
+            let name = placer.admission.trunk(t).cfg.name.clone();
+            // The record stays ready; the hopper is re-read when we resume.
+            self.sched.invalidate();
+            let wait = r.retry_after().clamp(Duration::from_millis(20), Duration::from_secs(5));
+            return Ok(Some((Blocked::Trunk { trunk: name, reason: r.reason() }, Instant::now() + wait)));
+        };
+        let flow = match &s.settings.dialplan {
+            Some(name) => match self.deps.dialplans.get(name) {
+                Some(f) => f,
+                None => {
+                    warn!(campaign = %s.id, dialplan = %name, "the campaign's dialplan is gone; pausing");
+                    drop(grant);
+                    let _ = self.set_state(CampaignState::Pause).await;
+                    return Ok(None);
+                }
+            },
+            None => Arc::new(Flow::inline(None, None)),
+        };
+        let call = CallId::new();
+        let trunk_name = placer.admission.trunk(trunk).cfg.name.clone();
+        // The attempt is durable before the INVITE leaves: a crash from
+        // here on finds it open and accounts for it.
+        self.deps
+            .store
+            .begin_attempt(&AttemptStart {
+                call,
+                client: s.client.clone(),
+                campaign: s.id,
+                record: e.id,
+                phone_idx: e.phone_idx,
+                phone: phone.clone(),
+                trunk: trunk_name,
+                started_at: now_ms(),
+            })
+            .await?;
+        let mut vars = s.settings.vars.clone();
+        vars.insert("campaign_id".into(), s.id.to_string());
+        vars.insert("record_id".into(), e.id.to_string());
+        if let Some(a) = &e.record.account {
+            vars.insert("account".into(), a.clone());
+        }
+        let no_answer =
+            s.settings.no_answer_timeout_s.map(Duration::from_secs_f64).unwrap_or(placer.cfg.calls.no_answer_timeout);
+        let req = PlaceRequest {
+            user: phone.clone(),
+            host: None,
+            to_text: phone.clone(),
+            trunk,
+            from_user: s.settings.caller_id.clone(),
+            from_display: s.settings.caller_name.clone(),
+            flow,
+            vars,
+            no_answer_timeout: no_answer,
+            max_duration: placer.cfg.calls.max_duration,
+            on_capacity: OnCapacity::Reject,
+        };
+        let placed = placer.spawn(call, req, grant);
+        info!(campaign = %s.id, record = %e.id, call = %call, to = %Redacted(&phone), "campaign call");
+        m::campaign_attempt(e.class == 0);
+        self.in_flight.insert(
+            call,
+            InFlight {
+                record: e.id,
+                phone_idx: e.phone_idx,
+                attempts_on_phone: e.attempts_on_phone + 1,
+                phones: e.record.phones().count(),
+            },
+        );
+        self.sched.handle_dialed();
+        let tx = self.ended_tx.clone();
+        let mut view = placed.view;
+        tokio::spawn(async move {
+            let ended = view.wait_for(|v| v.state == CallState::Ended && v.ended_at.is_some()).await.map(|v| v.clone());
+            let v = match ended {
+                Ok(v) => v,
+                Err(_) => view.borrow().clone(),
+            };
+            let _ = tx.send(Ended { call, view: v }).await;
+        });
+        Ok(None)
+    }
+}
