@@ -77,6 +77,15 @@ fn check(file: &std::path::Path) -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
+            if let Some(p) = &cfg.campaigns.cell_phone_list {
+                let parsed = std::fs::read_to_string(p)
+                    .map_err(|e| e.to_string())
+                    .and_then(|t| dialerd::campaign::build::CellList::parse(&t));
+                if let Err(e) = parsed {
+                    eprintln!("{}: 1 problem(s)\n  campaigns.cell_phone_list: {}: {e}", file.display(), p.display());
+                    return ExitCode::from(2);
+                }
+            }
             let flows: Vec<&str> = flows.keys().map(String::as_str).collect();
             println!(
                 "{}: ok (sip {}, api {}, trunks: {}; dialplans: {})",

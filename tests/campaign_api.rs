@@ -200,3 +200,76 @@ fn a_number_on_the_do_not_call_list_is_never_dialled_and_csv_builds_stream() {
     assert_eq!(d.api("DELETE", "/v1/dnc/%2B15550000001", None).0, 204);
     assert_eq!(d.api("DELETE", "/v1/dnc/%2B15550000001", None).0, 404);
 }
+
+/// Moves every campaign's creation two days back, as if dialerd had been
+/// running since then (the store is shared with the running daemon: WAL).
+fn age_campaigns(d: &Daemon) -> String {
+    let yesterday = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(48);
+    let day = yesterday.to_zoned(jiff::tz::TimeZone::UTC).date().to_string();
+    let db = d.dir.path().join("var/dialerd.db");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&db).busy_timeout(Duration::from_secs(5));
+        let pool = sqlx::SqlitePool::connect_with(opts).await.unwrap();
+        sqlx::query("UPDATE campaigns SET created_at = ?, day = ?")
+            .bind(yesterday.as_millisecond())
+            .bind(&day)
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    });
+    day
+}
+
+#[test]
+fn at_the_end_of_their_day_campaigns_report_and_take_no_more_appends() {
+    let mut d = Daemon::start(free_udp_port(), Opts::default());
+    let svc = |id: &str, eod: bool| {
+        let body = json!({"id": id, "name": id, "time_zone": "UTC", "report_at_end_of_day": eod});
+        assert_eq!(d.api("POST", "/v1/services", Some(&body)).0, 201);
+    };
+    svc("eod", true);
+    svc("plain", false);
+    let mk = |service: &str, records: Value| {
+        let body =
+            json!({"service": service, "name": "n", "allow_append": true, "trunks": ["sipp"], "records": records});
+        d.api("POST", "/v1/campaigns", Some(&body)).1["campaign"]["id"].as_i64().unwrap()
+    };
+    // Report at end of day: playing with nothing to dial, it stays open.
+    let open = mk("eod", json!([]));
+    assert_eq!(d.api("POST", &format!("/v1/campaigns/{open}/play"), None).0, 200);
+    let stopped = mk("plain", json!([{"phone1": "+15557000001", "account": "A-1"}]));
+    assert_eq!(d.api("POST", &format!("/v1/campaigns/{stopped}/stop"), None).0, 200);
+    let built = mk("plain", json!([]));
+    std::thread::sleep(Duration::from_millis(300));
+    let (_, st) = d.api("GET", &format!("/v1/campaigns/{open}/stats"), None);
+    assert_eq!(st["state"], "PLAY", "report-at-end-of-day keeps an empty campaign open: {st}");
+
+    let day = age_campaigns(&d);
+    d.kill9_and_restart();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for id in [open, stopped] {
+        loop {
+            let (_, c) = d.api("GET", &format!("/v1/campaigns/{id}"), None);
+            if c["state"] == "REPORTED" {
+                break;
+            }
+            assert!(Instant::now() < deadline, "campaign {id} not reported: {c}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let report = d.dir.path().join(format!("var/reports/campaign-{id}-{day}.csv"));
+        let text =
+            std::fs::read_to_string(&report).unwrap_or_else(|e| panic!("{}: {e}\n{}", report.display(), d.log()));
+        assert!(text.starts_with("record_id,"), "{text}");
+        assert_eq!(text.lines().count(), if id == stopped { 2 } else { 1 }, "{text}");
+    }
+    let rec = json!([{"phone1": "+15557000002"}]);
+    let (s, v) = d.api("PUT", &format!("/v1/campaigns/{built}/records"), Some(&rec));
+    assert_eq!(s, 409, "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("today"), "{v}");
+    let (s, v) = d.api("PUT", &format!("/v1/campaigns/{open}/records"), Some(&rec));
+    assert_eq!(s, 409, "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("REPORTED"), "{v}");
+    assert_eq!(d.api("POST", &format!("/v1/campaigns/{open}/play"), None).0, 409);
+}

@@ -126,3 +126,27 @@ fn broken_dialplans_are_reported_by_file_and_node() {
         String::from_utf8_lossy(&out.stderr).contains("bad.toml: nodes.lost: unreachable from the start node \"end\"")
     );
 }
+
+#[test]
+fn a_broken_cell_phone_list_and_bad_user_arguments_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let cells = dir.path().join("cells.txt");
+    std::fs::write(&cells, "# mobiles\n+447*\n+1 555 0100\nnot a number\n").unwrap();
+    let out = dialerd()
+        .args(["check-config", "dialerd.toml"])
+        .env("DIALERD__CAMPAIGNS__CELL_PHONE_LIST", &cells)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("campaigns.cell_phone_list") && err.contains("line 4"), "{err}");
+
+    let data = dir.path().join("var");
+    let out = dialerd()
+        .args(["user", "add", "--client", "acme", "--username", "u", "--role", "root"])
+        .env("DIALERD__STORAGE__DATA_DIR", &data)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--role"), "{}", String::from_utf8_lossy(&out.stderr));
+}

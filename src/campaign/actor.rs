@@ -358,7 +358,9 @@ impl CampaignActor {
     async fn end_of_day(&mut self) {
         let to = self.spec.state.end_of_day(self.spec.report_at_end_of_day);
         if to == CampaignState::Reported && self.spec.state != CampaignState::Reported {
-            let day = self.spec.tz.to_datetime(self.spec.day_end).date().to_string();
+            // day_end is the next day's midnight: name the day that ended.
+            let last = self.spec.day_end - jiff::SignedDuration::from_secs(1);
+            let day = self.spec.tz.to_datetime(last).date().to_string();
             match super::report::write(self.deps.store.clone(), self.spec.id, &day, &self.deps.reports_dir).await {
                 Ok(path) => info!(campaign = %self.spec.id, report = %path.display(), "campaign report written"),
                 Err(e) => warn!(campaign = %self.spec.id, error = %e, "cannot write the campaign report"),

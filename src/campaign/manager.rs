@@ -40,7 +40,7 @@ pub struct Handle {
 
 pub struct Campaigns {
     deps: Arc<CampaignDeps>,
-    handles: DashMap<CampaignId, Arc<Handle>>,
+    handles: Arc<DashMap<CampaignId, Arc<Handle>>>,
     tasks: TaskTracker,
 }
 
@@ -73,7 +73,7 @@ pub async fn service_context(
 impl Campaigns {
     /// Recovers open attempts, then starts an actor for every live campaign.
     pub async fn start(deps: Arc<CampaignDeps>, tasks: TaskTracker) -> Result<Arc<Campaigns>, CampaignError> {
-        let me = Arc::new(Campaigns { deps, handles: DashMap::new(), tasks });
+        let me = Arc::new(Campaigns { deps, handles: Arc::new(DashMap::new()), tasks });
         me.recover().await?;
         for row in me.deps.store.live_campaigns().await? {
             if let Err(e) = me.spawn(&row).await {
@@ -172,7 +172,12 @@ impl Campaigns {
         });
         self.handles.insert(row.id, handle.clone());
         let actor = CampaignActor::new(spec, self.deps.clone(), state_tx);
-        self.tasks.spawn(actor.run(rx));
+        let (handles, id) = (self.handles.clone(), row.id);
+        self.tasks.spawn(async move {
+            actor.run(rx).await;
+            // A reported campaign's actor is gone; the API answers from the store.
+            handles.remove(&id);
+        });
         Ok(handle)
     }
 
