@@ -132,7 +132,13 @@ pub async fn list(
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::field("limit", "must be from 1 to 1000"));
     }
-    let list = if q.global == Some(true) { "*".to_string() } else { p.client.0.clone() };
+    let list = if q.global == Some(true) {
+        // The global list holds every client's opt-outs: admins only.
+        p.require(Permission::Admin)?;
+        "*".to_string()
+    } else {
+        p.client.0.clone()
+    };
     let rows = app.store.dnc_list(&list, q.after.as_deref(), limit).await.map_err(ApiError::store)?;
     Ok(Json(rows.into_iter().map(DncEntry::from).collect()))
 }
