@@ -205,7 +205,7 @@ pub struct RecordsQuery {
     pub state: Option<String>,
     /// 1-based page of 100 records, in load order (JSON).
     pub page: Option<u32>,
-    /// `json` (default) or `csv`: every record of the campaign (the report), streamed.
+    /// `json` (default) or `csv`: every record of the campaign (in `state`, if given), streamed: the report.
     pub format: Option<String>,
 }
 
@@ -280,7 +280,7 @@ pub async fn list(
         None | Some("json") => Ok(Json(views).into_response()),
         Some("csv") => {
             // The whole campaign, streamed page by page: the report.
-            let body = axum::body::Body::from_stream(report::stream(app.store.clone(), row.id));
+            let body = axum::body::Body::from_stream(report::stream(app.store.clone(), row.id, q.state.clone()));
             Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response())
         }
         Some(_) => Err(ApiError::field("format", "json or csv")),

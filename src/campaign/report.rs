@@ -41,13 +41,18 @@ pub fn line(r: &RecordRow) -> String {
     out
 }
 
-/// The report as a stream of CSV chunks (header first).
-pub fn stream(store: Arc<dyn Store>, id: CampaignId) -> impl Stream<Item = Result<Bytes, StoreError>> {
+/// The report as a stream of CSV chunks (header first); only records in
+/// `state` when one is given.
+pub fn stream(
+    store: Arc<dyn Store>,
+    id: CampaignId,
+    state: Option<String>,
+) -> impl Stream<Item = Result<Bytes, StoreError>> {
     futures_util::stream::try_unfold((Some(RecordId(0)), true), move |(after, first)| {
-        let store = store.clone();
+        let (store, state) = (store.clone(), state.clone());
         async move {
             let Some(after) = after else { return Ok(None) };
-            let rows = store.records_page(id, None, after, PAGE).await?;
+            let rows = store.records_page(id, state.as_deref(), after, PAGE).await?;
             let mut chunk = if first { HEADER.to_string() } else { String::new() };
             for r in &rows {
                 chunk.push_str(&line(r));
@@ -70,7 +75,7 @@ pub async fn write(store: Arc<dyn Store>, id: CampaignId, day: &str, dir: &Path)
     let path = dir.join(format!("campaign-{id}-{day}.csv"));
     let tmp = path.with_extension("csv.part");
     let mut f = tokio::fs::File::create(&tmp).await.map_err(|e| format!("{}: {e}", tmp.display()))?;
-    let mut s = std::pin::pin!(stream(store, id));
+    let mut s = std::pin::pin!(stream(store, id, None));
     while let Some(chunk) = s.try_next().await.map_err(|e| e.to_string())? {
         f.write_all(&chunk).await.map_err(|e| e.to_string())?;
     }
