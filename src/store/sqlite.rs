@@ -187,7 +187,7 @@ impl Store for SqliteStore {
     }
     async fn move_record(&self, record: RecordId, next: &RecordNext, now: i64) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        queue::move_record(&mut tx, record, next, now).await?;
+        queue::move_record(&mut tx, record, next, now, None).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -256,12 +256,7 @@ pub async fn finish_attempt(
     .bind(call.to_string())
     .execute(&mut *tx)
     .await?;
-    sqlx::query("UPDATE records SET last_disposition = ? WHERE id = ?")
-        .bind(&end.disposition)
-        .bind(record.0)
-        .execute(&mut *tx)
-        .await?;
-    move_record(&mut tx, record, next, end.ended_at).await?;
+    move_record(&mut tx, record, next, end.ended_at, Some(&end.disposition)).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -271,28 +266,35 @@ pub async fn move_record(
     record: RecordId,
     next: &RecordNext,
     now: i64,
+    last_disposition: Option<&str>,
 ) -> StoreResult<()> {
     match next {
         RecordNext::Wait { due_at, phone_idx, attempts_on_phone } => {
             sqlx::query(
                 "UPDATE records SET state = CASE WHEN ?1 <= ?2 THEN 'ready' ELSE 'waiting' END, due_at = ?1,
-                 phone_idx = ?3, attempts_on_phone = ?4, updated_at = ?2 WHERE id = ?5 AND state <> 'done'",
+                 phone_idx = ?3, attempts_on_phone = ?4, updated_at = ?2,
+                 last_disposition = COALESCE(?6, last_disposition) WHERE id = ?5 AND state <> 'done'",
             )
             .bind(due_at)
             .bind(now)
             .bind(phone_idx)
             .bind(attempts_on_phone)
             .bind(record.0)
+            .bind(last_disposition)
             .execute(&mut **tx)
             .await?;
         }
         RecordNext::Done { final_state } => {
-            sqlx::query("UPDATE records SET state = 'done', final = ?, updated_at = ? WHERE id = ?")
-                .bind(final_state)
-                .bind(now)
-                .bind(record.0)
-                .execute(&mut **tx)
-                .await?;
+            sqlx::query(
+                "UPDATE records SET state = 'done', final = ?, updated_at = ?,
+                 last_disposition = COALESCE(?, last_disposition) WHERE id = ?",
+            )
+            .bind(final_state)
+            .bind(now)
+            .bind(last_disposition)
+            .bind(record.0)
+            .execute(&mut **tx)
+            .await?;
         }
     }
     Ok(())
