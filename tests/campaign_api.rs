@@ -146,6 +146,9 @@ fn append_refusals_by_type_flag_and_state_and_the_openapi_document() {
         Some(&json!({"service": "s", "name": "n", "trunks": ["sipp"], "pacing": {"max_cps": 0}})),
     );
     assert_eq!((s, v["error"]["field"].as_str()), (400, Some("pacing.max_cps")), "{v}");
+    let zero = json!({"service": "s", "name": "n", "trunks": ["sipp"], "caps": {"per_day": 3, "per_24h": 0}});
+    let (s, v) = d.api("POST", "/v1/campaigns", Some(&zero));
+    assert_eq!((s, v["error"]["field"].as_str()), (400, Some("caps.per_24h")), "{v}");
     let (s, v) = d.post_text(&format!("/v1/campaigns/{ok}/upload"), "text/plain", "phone1\n+15551230002\n");
     assert_eq!(s, 415, "{v}");
 

@@ -155,6 +155,13 @@ fn settings_of(app: &App, req: &NewCampaign) -> Result<Settings, ApiError> {
             return Err(ApiError::field(format!("retries.{name}.max_attempts"), "must be from 1 to 100"));
         }
     }
+    let caps = req.caps.clone().unwrap_or_default();
+    if !(1..=1000).contains(&caps.per_day) {
+        return Err(ApiError::field("caps.per_day", "must be from 1 to 1000"));
+    }
+    if !(1..=1000).contains(&caps.per_24h) {
+        return Err(ApiError::field("caps.per_24h", "must be from 1 to 1000"));
+    }
     if let Some(s) = req.no_answer_timeout_s
         && !(s.is_finite() && s > 0.0 && s <= 600.0)
     {
@@ -169,7 +176,7 @@ fn settings_of(app: &App, req: &NewCampaign) -> Result<Settings, ApiError> {
         pacing,
         retries,
         calling_window: window,
-        caps: req.caps.clone().unwrap_or_default(),
+        caps,
         no_answer_timeout_s: req.no_answer_timeout_s,
         dnc_outcomes: req.dnc_outcomes.clone().unwrap_or_else(|| vec!["rejected".into(), "opt_out".into()]),
     })

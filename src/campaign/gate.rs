@@ -49,6 +49,11 @@ pub fn check(rules: &Rules<'_>, now: Timestamp, phone: &str, record_tz: Option<&
         }
         Some(_) => {}
     }
+    if rules.caps.per_day == 0 || rules.caps.per_24h == 0 {
+        // A cap of zero allows no call at all (the API refuses it; stored
+        // settings from elsewhere must not panic).
+        return Gate::Never;
+    }
     let (day_start, day_end) = calendar::day_bounds(rules.service_tz, now);
     let today = attempts.iter().filter(|t| **t >= day_start).count();
     if today >= rules.caps.per_day as usize {
@@ -86,6 +91,16 @@ mod tests {
             ..Default::default()
         };
         Schedule::from_spec(&spec).unwrap()
+    }
+
+    #[test]
+    fn a_zero_cap_never_dials_and_does_not_panic() {
+        let (schedule, tz, window) = (Schedule::always(), TimeZone::UTC, Window::DEFAULT);
+        for caps in [NumberCaps { per_day: 5, per_24h: 0 }, NumberCaps { per_day: 0, per_24h: 5 }] {
+            let r = Rules { schedule: &schedule, service_tz: &tz, window: &window, caps: &caps };
+            let now = at("2025-10-08T20:46:33Z");
+            assert_eq!(check(&r, now, "+15555550100", Some("UTC"), &[now - SignedDuration::from_mins(2)]), Gate::Never);
+        }
     }
 
     #[test]
