@@ -19,8 +19,10 @@ use crate::campaign::build::CellList;
 use crate::campaign::manager::Campaigns;
 use crate::config::Config;
 use crate::dialplan::DialplanStore;
+use crate::events::EventBus;
+use crate::events::outbox::{Outbox, OutboxConfig};
 use crate::sip::{SipEndpoint, SipSettings};
-use crate::store::{SqliteStore, Store};
+use crate::store::{SqliteStore, Store, WebhookRow};
 use crate::trunk::Admission;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -119,20 +121,54 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
         );
     }
 
+    let events = EventBus::new(cfg.events.bus_capacity);
+    let events_stop = CancellationToken::new();
+    let events_tasks = TaskTracker::new();
+    let http_client = reqwest::Client::builder()
+        .user_agent(&cfg.sip.user_agent)
+        .build()
+        .map_err(|e| DaemonError::HttpClient(e.to_string()))?;
+    let configured: Vec<WebhookRow> = cfg
+        .webhooks
+        .iter()
+        .map(|w| WebhookRow {
+            id: format!("config:{}", w.name),
+            client: w.client.clone().unwrap_or_else(|| "*".into()),
+            url: w.url.clone(),
+            events: serde_json::to_string(&w.events).unwrap_or_default(),
+            secret: w.secret.clone(),
+            created_at: 0,
+        })
+        .collect();
+    let outbox_cfg = OutboxConfig {
+        timeout: cfg.events.webhook_timeout,
+        retry_base: cfg.events.retry_base,
+        retry_max: cfg.events.retry_max,
+        horizon: cfg.events.retry_horizon,
+    };
+    let outbox = Outbox::start(
+        store.clone(),
+        configured,
+        &events,
+        http_client.clone(),
+        outbox_cfg,
+        events_stop.clone(),
+        events_tasks.clone(),
+    )
+    .await
+    .map_err(|e| DaemonError::Store(db_path.clone(), e))?;
     let calls_stop = CancellationToken::new();
     let registry = Arc::new(CallRegistry::new(cfg.calls.retention, cfg.calls.retain_max));
     let deps = Arc::new(CallDeps {
         legs: Arc::new(sip.clone()),
-        http: reqwest::Client::builder()
-            .user_agent(&cfg.sip.user_agent)
-            .build()
-            .map_err(|e| DaemonError::HttpClient(e.to_string()))?,
+        http: http_client,
         admission: admission.clone(),
         registry: registry.clone(),
         rtp: RtpPorts::new(cfg.media_ip(), cfg.media.rtp_port_min, cfg.media.rtp_port_max),
         idle: cfg.media.idle,
         queue_timeout: cfg.calls.queue_timeout,
         shutdown: calls_stop.clone(),
+        events: events.clone(),
     });
     let draining = CancellationToken::new();
     let log_stop = CancellationToken::new();
@@ -147,6 +183,7 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
         interrupted_margin: cfg.campaigns.interrupted_margin,
         reports_dir: cfg.storage.data_dir.join("reports"),
         stop: campaigns_stop.clone(),
+        events: events.clone(),
     });
     let campaigns = Campaigns::start(campaign_deps, TaskTracker::new()).await?;
     let rt = api::Runtime {
@@ -158,6 +195,7 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
         call_log,
         campaigns: campaigns.clone(),
         cells: Arc::new(cells),
+        outbox: outbox.clone(),
     };
     let app = Arc::new(App::new(cfg.clone(), deps, admission.clone(), dialplans.clone(), rt));
     let listener =
@@ -200,6 +238,11 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
     log_stop.cancel();
     log_tasks.close();
     let _ = tokio::time::timeout(Duration::from_secs(5), log_tasks.wait()).await;
+    // Events still on the bus go into the outbox; undelivered rows wait
+    // there for the next start.
+    events_stop.cancel();
+    events_tasks.close();
+    let _ = tokio::time::timeout(Duration::from_secs(5), events_tasks.wait()).await;
     sqlite.close().await;
     sip_stop.cancel();
     infra.close();
@@ -241,6 +284,9 @@ async fn housekeeping(
             _ = tick.tick() => {
                 registry.sweep(std::time::Instant::now());
                 metrics.run_upkeep();
+                if let Ok(n) = store.outbox_depth().await {
+                    crate::metrics::outbox_depth(n);
+                }
                 n += 1;
                 if n % 12 == 1
                     && let Err(e) = store.purge_sessions(jiff::Timestamp::now().as_millisecond()).await

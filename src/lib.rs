@@ -12,6 +12,7 @@ pub mod campaign;
 pub mod config;
 pub mod daemon;
 pub mod dialplan;
+pub mod events;
 pub mod ids;
 pub mod media;
 pub mod metrics;

@@ -24,14 +24,26 @@ pub const CAMPAIGN_ATTEMPTS: &str = "dialerd_campaign_attempts_total";
 pub const CAMPAIGN_ENDED: &str = "dialerd_campaign_attempts_ended_total";
 pub const CAMPAIGN_SKIPPED: &str = "dialerd_campaign_records_skipped_total";
 pub const CALL_LOG_DROPPED: &str = "dialerd_call_log_dropped_total";
+pub const EVENTS: &str = "dialerd_events_total";
+pub const EVENTS_LAGGED: &str = "dialerd_events_lagged_total";
+pub const WEBHOOK_DELIVERIES: &str = "dialerd_webhook_deliveries_total";
+pub const WEBHOOK_SEND: &str = "dialerd_webhook_send_seconds";
+pub const WEBHOOK_DELAY: &str = "dialerd_webhook_delivery_delay_seconds";
+pub const OUTBOX_DEPTH: &str = "dialerd_outbox_pending";
 
 /// Call set-up spans loopback (sub-millisecond) to carriers (seconds).
 const SETUP_BUCKETS: [f64; 14] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+/// Webhook delays span milliseconds (receiver up) to hours (retries).
+const DELAY_BUCKETS: [f64; 14] =
+    [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0, 120.0, 600.0, 3600.0, 86_400.0];
 
 /// Installs the global recorder; call once, from the daemon.
 pub fn install() -> Result<PrometheusHandle, metrics_exporter_prometheus::BuildError> {
     let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Full(CALL_SETUP.into()), &SETUP_BUCKETS)?
+        .set_buckets_for_metric(Matcher::Full(WEBHOOK_SEND.into()), &SETUP_BUCKETS)?
+        .set_buckets_for_metric(Matcher::Full(WEBHOOK_DELAY.into()), &DELAY_BUCKETS)?
         .install_recorder()?;
     describe();
     // Unlabelled series exist from the start, so dashboards see zeros.
@@ -85,6 +97,44 @@ fn describe() {
         "Records not dialled at their turn, by reason (dnc, no_window, per_day_cap, ...)."
     );
     describe_counter!(CALL_LOG_DROPPED, Unit::Count, "API call-log rows dropped because the writer fell behind.");
+    describe_counter!(EVENTS, Unit::Count, "Events published on the bus, by type.");
+    describe_counter!(
+        EVENTS_LAGGED,
+        Unit::Count,
+        "Events a bus consumer missed because it fell more than [events] bus_capacity behind."
+    );
+    describe_counter!(
+        WEBHOOK_DELIVERIES,
+        Unit::Count,
+        "Webhook delivery attempts, by outcome (delivered, retry, dead)."
+    );
+    describe_histogram!(WEBHOOK_SEND, Unit::Seconds, "Time of one webhook POST, request to response.");
+    describe_histogram!(
+        WEBHOOK_DELAY,
+        Unit::Seconds,
+        "Time from an event entering the outbox to its delivery (or giving up)."
+    );
+    describe_gauge!(OUTBOX_DEPTH, Unit::Count, "Outbox rows waiting for delivery (all webhooks).");
+}
+
+pub fn event_published(kind: &'static str) {
+    counter!(EVENTS, "type" => kind).increment(1);
+}
+
+pub fn events_lagged(n: u64) {
+    counter!(EVENTS_LAGGED).increment(n);
+}
+
+pub fn webhook_delivery(outcome: &'static str, send: Duration, age_ms: i64) {
+    counter!(WEBHOOK_DELIVERIES, "outcome" => outcome).increment(1);
+    histogram!(WEBHOOK_SEND).record(send.as_secs_f64());
+    if outcome != "retry" {
+        histogram!(WEBHOOK_DELAY).record(age_ms.max(0) as f64 / 1000.0);
+    }
+}
+
+pub fn outbox_depth(n: i64) {
+    gauge!(OUTBOX_DEPTH).set(n as f64);
 }
 
 pub fn campaign_records(campaign: i64, counts: &[(&'static str, i64)]) {

@@ -58,6 +58,7 @@ async fn deps() -> (Arc<CallDeps>, mpsc::UnboundedReceiver<FarEnd>) {
         idle: IdleMedia::Silence,
         queue_timeout: Duration::from_secs(30),
         shutdown: CancellationToken::new(),
+        events: dialerd::events::EventBus::new(1024),
     };
     (Arc::new(deps), rx)
 }
@@ -93,6 +94,7 @@ fn spawn(
         from_user: "+15550100".into(),
         from_display: None,
         admitted: Some((admitted, permit)),
+        origin: Default::default(),
     };
     (vr, ct, tokio::spawn(actor::run(spec, deps.clone(), vt, cr)))
 }

@@ -161,6 +161,7 @@ fn the_openapi_document_matches_the_routes() {
     let expected = [
         ("DELETE", "/v1/calls/{id}"),
         ("DELETE", "/v1/dnc/{phone}"),
+        ("DELETE", "/v1/webhooks/{id}"),
         ("GET", "/healthz"),
         ("GET", "/metrics"),
         ("GET", "/v1/calls"),
@@ -176,6 +177,8 @@ fn the_openapi_document_matches_the_routes() {
         ("GET", "/v1/schedules"),
         ("GET", "/v1/schedules/{name}"),
         ("GET", "/v1/services"),
+        ("GET", "/v1/webhooks"),
+        ("GET", "/v1/webhooks/{id}/dead"),
         ("POST", "/v1/calls"),
         ("POST", "/v1/campaigns"),
         ("POST", "/v1/campaigns/{id}/pause"),
@@ -187,6 +190,8 @@ fn the_openapi_document_matches_the_routes() {
         ("POST", "/v1/services"),
         ("POST", "/v1/session/login"),
         ("POST", "/v1/session/logout"),
+        ("POST", "/v1/webhooks"),
+        ("POST", "/v1/webhooks/{id}/dead/{letter}/replay"),
         ("PUT", "/v1/campaigns/{id}/records"),
         ("PUT", "/v1/schedules/{name}"),
     ];
@@ -196,7 +201,8 @@ fn the_openapi_document_matches_the_routes() {
         let path = path
             .replace("{id}", "01937a6e-5b9c-7c1e-9a0e-3f1b2c4d5e6f")
             .replace("{name}", "x")
-            .replace("{phone}", "%2B15551234");
+            .replace("{phone}", "%2B15551234")
+            .replace("{letter}", "1");
         let (s, v, _) = raw(&d, method, &path, Some(KEY), Some("{}"));
         assert!(s != 405 && v["error"]["field"] != "path", "{method} {path}: {s} {v}");
     }

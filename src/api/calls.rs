@@ -146,6 +146,7 @@ pub async fn create_call(
         no_answer_timeout,
         max_duration,
         on_capacity: app.cfg.calls.on_capacity,
+        origin: crate::call::actor::Origin { client: Some(principal.client.clone()), ..Default::default() },
     };
     let placed = app.placer.place(req).map_err(|refusal| {
         let field = matches!(refusal.reason(), "trunk_paused" | "trunk_busy" | "trunk_rate").then_some("trunk");

@@ -12,6 +12,7 @@ pub mod services;
 pub mod session;
 pub mod target;
 pub mod upload;
+pub mod webhooks;
 
 use crate::call::actor::CallDeps;
 use crate::call::log::CallLog;
@@ -21,6 +22,7 @@ use crate::campaign::build::CellList;
 use crate::campaign::manager::Campaigns;
 use crate::config::Config;
 use crate::dialplan::DialplanStore;
+use crate::events::outbox::Outbox;
 use crate::store::Store;
 use crate::trunk::Admission;
 use axum::extract::{FromRequest, Request, State};
@@ -57,6 +59,7 @@ pub struct App {
     pub call_log: CallLog,
     pub campaigns: Arc<Campaigns>,
     pub cells: Arc<CellList>,
+    pub outbox: Arc<Outbox>,
     openapi: OnceLock<String>,
 }
 
@@ -70,6 +73,7 @@ pub struct Runtime {
     pub call_log: CallLog,
     pub campaigns: Arc<Campaigns>,
     pub cells: Arc<CellList>,
+    pub outbox: Arc<Outbox>,
 }
 
 impl App {
@@ -89,6 +93,7 @@ impl App {
             call_log: rt.call_log,
             campaigns: rt.campaigns,
             cells: rt.cells,
+            outbox: rt.outbox,
             cfg,
             deps,
             admission,
@@ -114,6 +119,7 @@ impl App {
         (name = "services", description = "Services (dialling sort, time zone, working hours) and schedules"),
         (name = "campaigns", description = "Campaigns: build, append, play, pause, stop, stats"),
         (name = "dnc", description = "Do-not-call lists"),
+        (name = "events", description = "Status webhooks (signed, durable, in order per call)"),
         (name = "ops", description = "Health, metrics and this document")
     )
 )]
@@ -156,6 +162,10 @@ pub fn router(app: Arc<App>) -> Router {
         .routes(routes!(campaigns::stats))
         .routes(routes!(campaigns::explain))
         .routes(routes!(dnc::remove))
+        .routes(routes!(webhooks::create, webhooks::list))
+        .routes(routes!(webhooks::remove))
+        .routes(routes!(webhooks::dead))
+        .routes(routes!(webhooks::replay))
         .merge(bulk)
         .route_layer(middleware::from_fn_with_state(app.clone(), session::authenticate));
     let public = OpenApiRouter::new()

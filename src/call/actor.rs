@@ -8,7 +8,8 @@ use super::registry::{CallCommand, CallRegistry};
 use super::rtp::RtpPorts;
 use super::view::CallView;
 use crate::config::IdleMedia;
-use crate::ids::CallId;
+use crate::events::{EventBus, EventOut};
+use crate::ids::{CallId, CampaignId, ClientId, RecordId};
 use crate::media::{MediaSession, StreamSeed, sdp};
 use crate::metrics as m;
 use crate::pii::Redacted;
@@ -32,6 +33,16 @@ pub struct CallDeps {
     pub idle: IdleMedia,
     pub queue_timeout: Duration,
     pub shutdown: CancellationToken,
+    /// Every call event is published here (`call.*`, docs/events.md).
+    pub events: EventBus,
+}
+
+/// Who a call is for: its events carry these ids.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    pub client: Option<ClientId>,
+    pub campaign: Option<CampaignId>,
+    pub record: Option<RecordId>,
 }
 
 /// One call as the API built it.
@@ -45,6 +56,7 @@ pub struct CallSpec {
     pub from_display: Option<String>,
     /// Capacity already granted (reject mode); `None` waits in the queue.
     pub admitted: Option<(Admitted, InvitePermit)>,
+    pub origin: Origin,
 }
 
 struct Actor {
@@ -68,6 +80,9 @@ struct Actor {
     /// The reply of the webhook the flow waits for.
     webhook: Option<oneshot::Receiver<Result<serde_json::Value, String>>>,
     outcome: Option<Outcome>,
+    origin: Origin,
+    /// Sequence number of the call's last published event.
+    seq: std::cell::Cell<u64>,
 }
 
 fn now() -> Instant {
@@ -105,6 +120,8 @@ pub async fn run(
         call_id: format!("{}@dialerd", uuid::Uuid::new_v4().simple()),
         webhook: None,
         outcome: None,
+        origin: spec.origin,
+        seq: std::cell::Cell::new(0),
     };
     m::call_created();
     if a.admitted.is_none() && !a.wait_for_capacity(&mut commands).await {
@@ -350,7 +367,27 @@ impl Actor {
 
     fn record(&self, e: Event) {
         let at = jiff::Timestamp::now();
+        if let Some((kind, data)) = event_out(&e) {
+            self.publish(kind, data);
+        }
         self.view.send_modify(|v| v.record(at, e));
+    }
+
+    fn publish(&self, kind: &'static str, mut data: serde_json::Value) {
+        if kind == "call.dialing"
+            && let Some(o) = data.as_object_mut()
+        {
+            let v = self.view.borrow();
+            o.insert("to".into(), v.to.clone().into());
+            o.insert("trunk".into(), v.trunk.clone().into());
+        }
+        self.seq.set(self.seq.get() + 1);
+        let mut out = EventOut::new(kind, self.seq.get(), data);
+        out.call_id = Some(self.id);
+        out.client = self.origin.client.clone();
+        out.campaign_id = self.origin.campaign;
+        out.record_id = self.origin.record;
+        self.deps.events.publish(out);
     }
 
     fn finish(mut self) {
@@ -370,6 +407,20 @@ impl Actor {
         // The view goes last: whoever sees "ended" also sees the metrics.
         let at = jiff::Timestamp::now();
         self.view.send_modify(|v| v.finish(at, &o));
+        let v = self.view.borrow().clone();
+        self.publish(
+            "call.ended",
+            serde_json::json!({
+                "disposition": o.disposition,
+                "cause": o.cause,
+                "sip_status": v.sip_status,
+                "reason": o.reason,
+                "hangup_by": o.by,
+                "duration_ms": v.duration_ms,
+                "digits": v.digits,
+                "outcome": v.flow.as_ref().and_then(|f| f.outcome.clone()),
+            }),
+        );
         self.deps.registry.ended(self.id, now());
         // Dropping the leg closes its command channel; the SIP layer
         // finishes any transaction still open on its own.
@@ -388,6 +439,28 @@ async fn recv_rtp(sock: &Option<UdpSocket>, buf: &mut [u8]) -> std::io::Result<u
         Some(s) => s.recv_from(buf).await.map(|(n, _)| n),
         None => std::future::pending().await,
     }
+}
+
+/// A call event's type on the bus and its data (the view's event without
+/// its `type` tag). The hang-up is published as `call.ended`, with the
+/// outcome, when the call has finished.
+fn event_out(e: &Event) -> Option<(&'static str, serde_json::Value)> {
+    let kind = match e {
+        Event::Queued => "call.queued",
+        Event::Dialing | Event::Redirected { .. } => "call.dialing",
+        Event::Ringing { .. } => "call.ringing",
+        Event::EarlyMedia => "call.early_media",
+        Event::Answered { .. } => "call.answered",
+        Event::Dtmf { .. } => "call.dtmf",
+        Event::Amd { .. } => "call.amd",
+        Event::Sit { .. } => "call.sit",
+        Event::Hangup { .. } => return None,
+    };
+    let mut data = serde_json::to_value(e).ok()?;
+    if let Some(o) = data.as_object_mut() {
+        o.remove("type");
+    }
+    Some((kind, data))
 }
 
 fn seed() -> StreamSeed {

@@ -2,7 +2,7 @@
 //! `POST /v1/calls` and campaign actors both come through here, so a call
 //! is the same whoever asked for it.
 
-use super::actor::{self, CallDeps, CallSpec};
+use super::actor::{self, CallDeps, CallSpec, Origin};
 use super::machine::Plan;
 use super::view::{CallState, CallView};
 use crate::config::{Config, OnCapacity};
@@ -33,6 +33,8 @@ pub struct PlaceRequest {
     pub max_duration: Duration,
     /// Queue when at capacity (API `on_capacity = "queue"`) or refuse.
     pub on_capacity: OnCapacity,
+    /// Client, campaign and record the call's events carry.
+    pub origin: Origin,
 }
 
 /// Capacity for one call, held until the call's actor takes it.
@@ -104,6 +106,7 @@ impl Placer {
             trunk,
             plan,
             admitted,
+            origin: req.origin,
         };
         let state = if spec.admitted.is_some() { CallState::Dialing } else { CallState::Queued };
         self.tasks.spawn(actor::run(spec, self.deps.clone(), view_tx, cmd_rx));

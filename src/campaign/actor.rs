@@ -62,6 +62,8 @@ pub struct CampaignDeps {
     pub reports_dir: std::path::PathBuf,
     /// Cancelled when the daemon drains: stop dialling, let calls end.
     pub stop: CancellationToken,
+    /// `campaign.state_changed`, `record.attempted`, `record.final`.
+    pub events: crate::events::EventBus,
 }
 
 /// A campaign as its actor needs it (built from the stored row).
@@ -103,6 +105,8 @@ pub struct CampaignActor {
     blocked: Option<Blocked>,
     wake: Option<Instant>,
     gauges_at: Instant,
+    /// Sequence number of the campaign's last event (since this start).
+    seq: u64,
     state_tx: watch::Sender<CampaignState>,
 }
 
@@ -135,6 +139,7 @@ impl CampaignActor {
             blocked: None,
             wake: None,
             gauges_at: Instant::now(),
+            seq: 0,
             state_tx,
         }
     }
@@ -179,10 +184,23 @@ impl CampaignActor {
         }
     }
 
+    /// Publishes a campaign or record event.
+    fn emit(&mut self, kind: &'static str, record: Option<RecordId>, call: Option<CallId>, data: serde_json::Value) {
+        self.seq += 1;
+        let mut e = crate::events::EventOut::new(kind, self.seq, data);
+        e.client = Some(self.spec.client.clone());
+        e.campaign_id = Some(self.spec.id);
+        e.record_id = record;
+        e.call_id = call;
+        self.deps.events.publish(e);
+    }
+
     async fn set_state(&mut self, to: CampaignState) -> Result<(), StoreError> {
         if to != self.spec.state {
             self.deps.store.set_campaign_state(self.spec.id, to.as_str(), now_ms()).await?;
             info!(campaign = %self.spec.id, from = self.spec.state.as_str(), to = to.as_str(), "campaign state");
+            let data = serde_json::json!({"from": self.spec.state.as_str(), "to": to.as_str()});
+            self.emit("campaign.state_changed", None, None, data);
             self.spec.state = to;
             // Gauges first: whoever sees the new state sees them current.
             self.publish_gauges().await;
@@ -347,6 +365,11 @@ impl CampaignActor {
             && *due_at <= now_ms()
         {
             self.sched.invalidate();
+        }
+        if let RecordNext::Done { final_state } = &d.next {
+            let data =
+                serde_json::json!({"final": final_state, "disposition": end.disposition, "outcome": end.outcome});
+            self.emit("record.final", Some(f.record), Some(ended.call), data);
         }
         if let Err(e) = self.deps.store.finish_attempt(ended.call, &end, f.record, &d.next).await {
             // The attempt stays open in the store and is recovered as

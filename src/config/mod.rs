@@ -5,6 +5,8 @@
 //! value; no module reads a global.
 
 mod api_keys;
+mod webhooks;
+pub use webhooks::{EventsConfig, WebhookConfig};
 pub(crate) mod reader;
 mod trunks;
 
@@ -27,6 +29,8 @@ pub struct Config {
     pub calls: CallsConfig,
     pub dialplans: DialplansConfig,
     pub campaigns: CampaignsConfig,
+    pub events: EventsConfig,
+    pub webhooks: Vec<WebhookConfig>,
     pub trunks: Vec<TrunkConfig>,
 }
 
@@ -363,11 +367,28 @@ impl Config {
         }
         r.finish();
 
+        let t = table("events", &mut problems);
+        let mut r = Reader::new(t, "events", &mut problems);
+        let events = webhooks::read_events(&mut r);
+        r.finish();
+        let webhooks = webhooks::read_webhooks(root.and_then(|r| r.get("webhooks")), &mut problems);
+
         let trunks = read_trunks(root.and_then(|r| r.get("trunks")), &mut problems);
 
         if let Some(root) = root {
-            const SECTIONS: [&str; 9] =
-                ["log", "sip", "api", "storage", "media", "calls", "dialplans", "campaigns", "trunks"];
+            const SECTIONS: [&str; 11] = [
+                "log",
+                "sip",
+                "api",
+                "storage",
+                "media",
+                "calls",
+                "dialplans",
+                "campaigns",
+                "events",
+                "webhooks",
+                "trunks",
+            ];
             for k in root.keys() {
                 if !SECTIONS.contains(&k.as_str()) {
                     problems.push(Problem { key: k.clone(), message: "unknown section or key".into() });
@@ -375,7 +396,7 @@ impl Config {
             }
         }
 
-        let cfg = Config { log, sip, api, storage, media, calls, dialplans, campaigns, trunks };
+        let cfg = Config { log, sip, api, storage, media, calls, dialplans, campaigns, events, webhooks, trunks };
         if cfg.sip.listen == cfg.api.listen && cfg.sip.listen.port() != 0 {
             problems.push(Problem { key: "api.listen".into(), message: "must differ from sip.listen".into() });
         }

@@ -229,6 +229,37 @@ pub struct DncRow {
     pub added_at: i64,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookRow {
+    pub id: String,
+    /// `*` for operator webhooks from the configuration (every client).
+    pub client: String,
+    pub url: String,
+    /// Event type patterns, JSON array text.
+    pub events: String,
+    pub secret: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxInsert {
+    pub webhook: String,
+    pub event_id: String,
+    pub group: String,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub webhook: String,
+    pub event_id: String,
+    pub body: String,
+    pub attempts: i64,
+    pub created_at: i64,
+    pub last_error: Option<String>,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync {
     // Tenancy and people.
@@ -306,4 +337,23 @@ pub trait Store: Send + Sync {
     /// The entry that blocks `phone` for `client` (its own list or the global one).
     async fn dnc_find(&self, client: &ClientId, phone: &str) -> StoreResult<Option<DncRow>>;
     async fn dnc_list(&self, client: &str, after: Option<&str>, limit: u32) -> StoreResult<Vec<DncRow>>;
+
+    // Webhooks and their outbox.
+    async fn webhook_create(&self, w: &WebhookRow) -> StoreResult<()>;
+    /// `client` None: every webhook.
+    async fn webhooks(&self, client: Option<&str>) -> StoreResult<Vec<WebhookRow>>;
+    async fn webhook_delete(&self, client: &str, id: &str) -> StoreResult<bool>;
+    async fn outbox_add(&self, rows: &[OutboxInsert], now: i64) -> StoreResult<()>;
+    /// Due rows that head their group (the oldest pending of it), oldest first.
+    async fn outbox_heads(&self, webhook: &str, now: i64, limit: u32) -> StoreResult<Vec<OutboxRow>>;
+    /// When the webhook's earliest pending row is due.
+    async fn outbox_next_due(&self, webhook: &str) -> StoreResult<Option<i64>>;
+    async fn outbox_delivered(&self, id: i64) -> StoreResult<()>;
+    async fn outbox_retry(&self, id: i64, next_at: i64, error: &str) -> StoreResult<()>;
+    async fn outbox_dead(&self, id: i64, error: &str) -> StoreResult<()>;
+    async fn outbox_dead_list(&self, webhook: &str, limit: u32) -> StoreResult<Vec<OutboxRow>>;
+    /// A dead row becomes pending again (due now, attempts reset).
+    async fn outbox_replay(&self, webhook: &str, id: i64, now: i64) -> StoreResult<bool>;
+    /// Pending rows, all webhooks.
+    async fn outbox_depth(&self) -> StoreResult<i64>;
 }

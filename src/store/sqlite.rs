@@ -3,6 +3,7 @@
 //! transaction survives `kill -9`; only a power cut can lose the last
 //! ones), migrations from `migrations/` at open.
 
+mod outbox;
 mod people;
 mod queue;
 
@@ -246,5 +247,67 @@ impl Store for SqliteStore {
     }
     async fn dnc_list(&self, client: &str, after: Option<&str>, limit: u32) -> StoreResult<Vec<DncRow>> {
         people::dnc_list(&self.pool, client, after, limit).await
+    }
+
+    async fn webhook_create(&self, w: &WebhookRow) -> StoreResult<()> {
+        outbox::webhook_create(&self.pool, w).await
+    }
+    async fn webhooks(&self, client: Option<&str>) -> StoreResult<Vec<WebhookRow>> {
+        outbox::webhooks(&self.pool, client).await
+    }
+    async fn webhook_delete(&self, client: &str, id: &str) -> StoreResult<bool> {
+        outbox::webhook_delete(&self.pool, client, id).await
+    }
+    async fn outbox_add(&self, rows: &[OutboxInsert], now: i64) -> StoreResult<()> {
+        outbox::add(&self.pool, rows, now).await
+    }
+    async fn outbox_heads(&self, webhook: &str, now: i64, limit: u32) -> StoreResult<Vec<OutboxRow>> {
+        outbox::heads(&self.pool, webhook, now, limit).await
+    }
+    async fn outbox_next_due(&self, webhook: &str) -> StoreResult<Option<i64>> {
+        Ok(sqlx::query_scalar("SELECT MIN(next_at) FROM outbox WHERE webhook_id = ? AND state = 'pending'")
+            .bind(webhook)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+    async fn outbox_delivered(&self, id: i64) -> StoreResult<()> {
+        sqlx::query("DELETE FROM outbox WHERE id = ?").bind(id).execute(&self.pool).await?;
+        Ok(())
+    }
+    async fn outbox_retry(&self, id: i64, next_at: i64, error: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE id = ?")
+            .bind(next_at)
+            .bind(error)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+    async fn outbox_dead(&self, id: i64, error: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ? WHERE id = ?")
+            .bind(error)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+    async fn outbox_dead_list(&self, webhook: &str, limit: u32) -> StoreResult<Vec<OutboxRow>> {
+        outbox::dead_list(&self.pool, webhook, limit).await
+    }
+    async fn outbox_replay(&self, webhook: &str, id: i64, now: i64) -> StoreResult<bool> {
+        let r = sqlx::query(
+            "UPDATE outbox SET state = 'pending', attempts = 0, next_at = ?, created_at = ?
+             WHERE id = ? AND webhook_id = ? AND state = 'dead'",
+        )
+        .bind(now)
+        .bind(now)
+        .bind(id)
+        .bind(webhook)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() > 0)
+    }
+    async fn outbox_depth(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE state = 'pending'").fetch_one(&self.pool).await?)
     }
 }

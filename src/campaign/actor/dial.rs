@@ -20,16 +20,39 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::{debug, info, warn};
 
+enum Check {
+    Place(String),
+    Move(RecordNext),
+}
+
 impl CampaignActor {
     /// Checks DNC, both clocks and the number's caps, then places the
     /// call. `Some` means dialling must pause (no trunk capacity).
     pub(super) async fn dial(&mut self, e: Entry) -> Result<Option<(Blocked, Instant)>, StoreError> {
-        let store = self.deps.store.clone();
+        match self.check(&e).await? {
+            Check::Place(phone) => self.place(e, phone).await,
+            Check::Move(next) => {
+                self.deps.store.move_record(e.id, &next, now_ms()).await?;
+                match &next {
+                    RecordNext::Done { final_state } => {
+                        let data = serde_json::json!({"final": final_state});
+                        self.emit("record.final", Some(e.id), None, data);
+                    }
+                    RecordNext::Wait { due_at, .. } if *due_at <= now_ms() => self.sched.invalidate(),
+                    RecordNext::Wait { .. } => {}
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// Where the record goes instead of being dialled now, if anywhere.
+    async fn check(&self, e: &Entry) -> Result<Check, StoreError> {
+        let store = &self.deps.store;
         let now = Timestamp::now();
         let s = &self.spec;
         let Some(phone) = e.phone().map(str::to_string) else {
-            store.move_record(e.id, &RecordNext::Done { final_state: "no_number".into() }, now_ms()).await?;
-            return Ok(None);
+            return Ok(Check::Move(RecordNext::Done { final_state: "no_number".into() }));
         };
         let keep = |due: Timestamp| RecordNext::Wait {
             due_at: due.as_millisecond(),
@@ -41,35 +64,28 @@ impl CampaignActor {
             m::campaign_skipped("dnc");
             // The list names numbers: the record's next number may still be
             // dialled; with none left the record ends `dnc`.
-            let next = if (e.phone_idx as usize + 1) < e.record.phones().count() {
-                self.sched.invalidate();
+            return Ok(Check::Move(if (e.phone_idx as usize + 1) < e.record.phones().count() {
                 RecordNext::Wait { due_at: now_ms(), phone_idx: e.phone_idx + 1, attempts_on_phone: 0 }
             } else {
                 RecordNext::Done { final_state: "dnc".into() }
-            };
-            store.move_record(e.id, &next, now_ms()).await?;
-            return Ok(None);
+            }));
         }
         let rules = gate::Rules { schedule: &s.schedule, service_tz: &s.tz, window: &s.window, caps: &s.settings.caps };
         let since = gate::attempts_since(&rules, now);
         let attempts: Vec<Timestamp> =
             store.attempts_since(&s.client, &phone, since.as_millisecond()).await?.into_iter().map(ts).collect();
-        match gate::check(&rules, now, &phone, e.record.time_zone.as_deref(), &attempts) {
-            Gate::Dial => {}
+        Ok(match gate::check(&rules, now, &phone, e.record.time_zone.as_deref(), &attempts) {
+            Gate::Dial => Check::Place(phone),
             Gate::Wait { until, why } => {
                 m::campaign_skipped(why);
                 debug!(campaign = %s.id, record = %e.id, %until, why, "record waits");
-                store.move_record(e.id, &keep(until), now_ms()).await?;
-                return Ok(None);
+                Check::Move(keep(until))
             }
             Gate::Never => {
                 m::campaign_skipped("no_window");
-                let done = RecordNext::Done { final_state: "no_window".into() };
-                store.move_record(e.id, &done, now_ms()).await?;
-                return Ok(None);
+                Check::Move(RecordNext::Done { final_state: "no_window".into() })
             }
-        }
-        self.place(e, phone).await
+        })
     }
 
     async fn place(&mut self, e: Entry, phone: String) -> Result<Option<(Blocked, Instant)>, StoreError> {
@@ -146,6 +162,11 @@ impl CampaignActor {
             no_answer_timeout: no_answer,
             max_duration: placer.cfg.calls.max_duration,
             on_capacity: OnCapacity::Reject,
+            origin: crate::call::actor::Origin {
+                client: Some(s.client.clone()),
+                campaign: Some(s.id),
+                record: Some(e.id),
+            },
         };
         let placed = placer.spawn(call, req, grant);
         info!(campaign = %s.id, record = %e.id, call = %call, to = %Redacted(&phone), "campaign call");
@@ -160,6 +181,8 @@ impl CampaignActor {
             },
         );
         self.sched.handle_dialed();
+        let data = serde_json::json!({"phone_idx": e.phone_idx, "attempt_on_phone": e.attempts_on_phone + 1});
+        self.emit("record.attempted", Some(e.id), Some(call), data);
         let tx = self.ended_tx.clone();
         let mut view = placed.view;
         tokio::spawn(async move {
