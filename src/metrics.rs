@@ -11,6 +11,7 @@ pub const CALLS_ENDED: &str = "dialerd_calls_ended_total";
 pub const CALLS_ACTIVE: &str = "dialerd_calls_active";
 pub const CALLS_REFUSED: &str = "dialerd_calls_refused_total";
 pub const CALL_SETUP: &str = "dialerd_call_setup_seconds";
+pub const CALL_DURATION: &str = "dialerd_call_duration_seconds";
 pub const SIP_MESSAGES: &str = "dialerd_sip_messages_total";
 pub const SIP_MALFORMED: &str = "dialerd_sip_malformed_total";
 pub const SIP_REJECTED: &str = "dialerd_sip_requests_rejected_total";
@@ -34,6 +35,9 @@ pub const OUTBOX_DEPTH: &str = "dialerd_outbox_pending";
 /// Call set-up spans loopback (sub-millisecond) to carriers (seconds).
 const SETUP_BUCKETS: [f64; 14] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
+/// Answered calls last seconds (IVR, voicemail drop) to an hour.
+const DURATION_BUCKETS: [f64; 12] = [1.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0];
+
 /// Webhook delays span milliseconds (receiver up) to hours (retries).
 const DELAY_BUCKETS: [f64; 14] =
     [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0, 120.0, 600.0, 3600.0, 86_400.0];
@@ -43,6 +47,7 @@ pub fn install() -> Result<PrometheusHandle, metrics_exporter_prometheus::BuildE
     let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Full(CALL_SETUP.into()), &SETUP_BUCKETS)?
         .set_buckets_for_metric(Matcher::Full(WEBHOOK_SEND.into()), &SETUP_BUCKETS)?
+        .set_buckets_for_metric(Matcher::Full(CALL_DURATION.into()), &DURATION_BUCKETS)?
         .set_buckets_for_metric(Matcher::Full(WEBHOOK_DELAY.into()), &DELAY_BUCKETS)?
         .install_recorder()?;
     describe();
@@ -65,6 +70,11 @@ fn describe() {
     );
     describe_counter!(CALLS_REFUSED, Unit::Count, "POST /v1/calls refused by admission control, by reason.");
     describe_histogram!(CALL_SETUP, Unit::Seconds, "Time from sending an INVITE to its first 18x or 2xx response.");
+    describe_histogram!(
+        CALL_DURATION,
+        Unit::Seconds,
+        "Answered calls from answer to hang-up, by trunk (ACD = sum / count)."
+    );
     describe_counter!(
         SIP_MESSAGES,
         Unit::Count,
@@ -201,9 +211,12 @@ pub fn call_started(trunk: &str) {
     counter!(CALLS_STARTED, "trunk" => trunk.to_string()).increment(1);
 }
 
-pub fn call_ended(trunk: &str, disposition: &'static str) {
+pub fn call_ended(trunk: &str, disposition: &'static str, talked: Option<Duration>) {
     ACTIVE.decrement(1.0);
     counter!(CALLS_ENDED, "trunk" => trunk.to_string(), "disposition" => disposition).increment(1);
+    if let Some(d) = talked {
+        histogram!(CALL_DURATION, "trunk" => trunk.to_string()).record(d.as_secs_f64());
+    }
 }
 
 pub fn call_refused(reason: &'static str) {

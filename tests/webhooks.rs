@@ -237,5 +237,25 @@ fn campaign_and_record_events_reach_the_webhook() {
     finals.sort();
     assert_eq!(finals, ["answered", "busy"]);
     assert!(all.iter().all(|e| e["campaign_id"] == id), "{all:#?}");
+    // With calls, a campaign and a webhook behind it, the exposition is
+    // complete enough for Prometheus' own linter.
+    promtool_check(&d.get_text("/metrics"));
     drop(sipp);
+}
+
+fn promtool_check(exposition: &str) {
+    use std::io::Write;
+    let tool = std::env::var("DIALERD_PROMTOOL").unwrap_or_else(|_| "promtool".into());
+    let mut child = std::process::Command::new(&tool)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{tool}: {e} (scripts/test fetches promtool)"));
+    child.stdin.take().unwrap().write_all(exposition.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && said.trim().is_empty(), "promtool check metrics:\n{said}");
+    assert!(exposition.contains("dialerd_webhook_deliveries_total"), "webhook metrics present");
 }

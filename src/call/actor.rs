@@ -402,7 +402,8 @@ impl Actor {
             let s = media.stats();
             m::rtp_packets(s.rx_packets, s.tx_packets);
         }
-        m::call_ended(&self.trunk.cfg.name, o.disposition.as_str());
+        let talked = self.view.borrow().answered_at.map(|a| jiff::Timestamp::now().duration_since(a));
+        m::call_ended(&self.trunk.cfg.name, o.disposition.as_str(), talked.and_then(|d| Duration::try_from(d).ok()));
         debug!(call = %self.id, disposition = o.disposition.as_str(), "call ended");
         // The view goes last: whoever sees "ended" also sees the metrics.
         let at = jiff::Timestamp::now();
