@@ -31,6 +31,8 @@ pub const WEBHOOK_DELIVERIES: &str = "dialerd_webhook_deliveries_total";
 pub const WEBHOOK_SEND: &str = "dialerd_webhook_send_seconds";
 pub const WEBHOOK_DELAY: &str = "dialerd_webhook_delivery_delay_seconds";
 pub const OUTBOX_DEPTH: &str = "dialerd_outbox_pending";
+pub const SCREEN_POPS: &str = "dialerd_screen_pops_total";
+pub const SCREEN_POP_SECONDS: &str = "dialerd_screen_pop_seconds";
 
 /// Call set-up spans loopback (sub-millisecond) to carriers (seconds).
 const SETUP_BUCKETS: [f64; 14] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
@@ -48,6 +50,7 @@ pub fn install() -> Result<PrometheusHandle, metrics_exporter_prometheus::BuildE
         .set_buckets_for_metric(Matcher::Full(CALL_SETUP.into()), &SETUP_BUCKETS)?
         .set_buckets_for_metric(Matcher::Full(WEBHOOK_SEND.into()), &SETUP_BUCKETS)?
         .set_buckets_for_metric(Matcher::Full(CALL_DURATION.into()), &DURATION_BUCKETS)?
+        .set_buckets_for_metric(Matcher::Full(SCREEN_POP_SECONDS.into()), &SETUP_BUCKETS)?
         .set_buckets_for_metric(Matcher::Full(WEBHOOK_DELAY.into()), &DELAY_BUCKETS)?
         .install_recorder()?;
     describe();
@@ -125,6 +128,12 @@ fn describe() {
         "Time from an event entering the outbox to its delivery (or giving up)."
     );
     describe_gauge!(OUTBOX_DEPTH, Unit::Count, "Outbox rows waiting for delivery (all webhooks).");
+    describe_counter!(
+        SCREEN_POPS,
+        Unit::Count,
+        "Screen pops sent to agents' CRMs, by outcome (ok, http_status, bad_json, not_ok, timeout, transport)."
+    );
+    describe_histogram!(SCREEN_POP_SECONDS, Unit::Seconds, "Time from a screen pop's request to the CRM's reply.");
 }
 
 pub fn event_published(kind: &'static str) {
@@ -233,4 +242,9 @@ pub fn invites_in_flight(delta: f64) {
 
 pub fn trunk_paused(trunk: &str, paused: bool) {
     gauge!(TRUNK_PAUSED, "trunk" => trunk.to_string()).set(if paused { 1.0 } else { 0.0 });
+}
+
+pub fn screen_pop(outcome: &'static str, took: Duration) {
+    counter!(SCREEN_POPS, "outcome" => outcome).increment(1);
+    histogram!(SCREEN_POP_SECONDS).record(took.as_secs_f64());
 }

@@ -245,7 +245,9 @@ fn campaign_and_record_events_reach_the_webhook() {
 
 fn promtool_check(exposition: &str) {
     use std::io::Write;
-    let tool = std::env::var("DIALERD_PROMTOOL").unwrap_or_else(|_| "promtool".into());
+    let fetched = repo().join("target/tools/promtool");
+    let tool = std::env::var("DIALERD_PROMTOOL")
+        .unwrap_or_else(|_| if fetched.is_file() { fetched.display().to_string() } else { "promtool".into() });
     let mut child = std::process::Command::new(&tool)
         .args(["check", "metrics"])
         .stdin(std::process::Stdio::piped())

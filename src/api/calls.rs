@@ -9,6 +9,8 @@ use crate::call::registry::HangupError;
 use crate::call::view::{CallState, CallView};
 use crate::config::is_sip_user;
 use crate::dialplan::Flow;
+use crate::events::pops;
+use crate::events::screenpop::{PopFields, PopStatus};
 use crate::ids::CallId;
 use axum::Extension;
 use axum::Json;
@@ -51,6 +53,9 @@ pub struct NewCall {
     pub no_answer_timeout_s: Option<f64>,
     /// Hang up answered calls after this long (default `[calls] max_duration_s`).
     pub max_duration_s: Option<f64>,
+    /// An `[[agents]] id`: the call is placed on the agent's behalf and pops
+    /// the agent's CRM screen with status `Dialing` (seed 004).
+    pub agent: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -124,6 +129,16 @@ pub async fn create_call(
             "at most 64 characters, without quotes, backslashes or line breaks",
         ));
     }
+    let agent = match &req.agent {
+        None => None,
+        Some(a) => Some(
+            app.cfg
+                .agents
+                .iter()
+                .find(|x| &x.id == a)
+                .ok_or_else(|| ApiError::field("agent", format!("no agent {a:?} in the configuration")))?,
+        ),
+    };
     let flow = flow_of(&app, &req)?;
     let vars = vars_of(req.vars.as_ref())?;
     let calls = &app.cfg.calls;
@@ -134,10 +149,12 @@ pub async fn create_call(
         Target::Number(n) => (n, trunk.uri_host()),
         Target::Uri { user, host } => (user, host),
     };
+    let to_text = req.to.trim().to_string();
+    let did = from_user.clone();
     let req = PlaceRequest {
         user,
         host: Some(host),
-        to_text: req.to.trim().to_string(),
+        to_text: to_text.clone(),
         trunk: trunk_id,
         from_user: Some(from_user),
         from_display: req.caller_name.clone(),
@@ -158,6 +175,18 @@ pub async fn create_call(
     })?;
     let (id, state) = (placed.id, placed.state);
     app.call_log.watch(principal.client.clone(), placed.view);
+    if let Some(a) = agent
+        && let Some(endpoint) = a.pop.clone().filter(|_| a.pops.outgoing)
+    {
+        let fields = PopFields {
+            phone: to_text,
+            ivrid: id.to_string(),
+            exten_user: a.extension.clone(),
+            did,
+            status: PopStatus::Dialing,
+        };
+        pops::spawn(&app.tasks, app.deps.http.clone(), app.deps.registry.clone(), id, endpoint, fields);
+    }
     let mut headers = HeaderMap::new();
     if let Ok(v) = HeaderValue::from_str(&format!("/v1/calls/{id}")) {
         headers.insert(header::LOCATION, v);

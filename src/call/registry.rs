@@ -26,8 +26,13 @@ pub enum HangupError {
     AlreadyEnded,
 }
 
+/// A screen pop's result, kept beside the call's view (the view has one
+/// writer, the call's actor; the pop runs on its own task).
+pub type CrmResult = Result<crate::events::screenpop::CrmInfo, String>;
+
 pub struct CallRegistry {
     calls: DashMap<CallId, Entry>,
+    crm: DashMap<CallId, CrmResult>,
     ended: Mutex<VecDeque<(Instant, CallId)>>,
     retention: Duration,
     retain_max: usize,
@@ -35,7 +40,7 @@ pub struct CallRegistry {
 
 impl CallRegistry {
     pub fn new(retention: Duration, retain_max: usize) -> Self {
-        Self { calls: DashMap::new(), ended: Mutex::new(VecDeque::new()), retention, retain_max }
+        Self { calls: DashMap::new(), crm: DashMap::new(), ended: Mutex::new(VecDeque::new()), retention, retain_max }
     }
 
     pub fn insert(&self, id: CallId, view: watch::Receiver<CallView>, commands: mpsc::Sender<CallCommand>) {
@@ -43,7 +48,21 @@ impl CallRegistry {
     }
 
     pub fn view(&self, id: &CallId) -> Option<CallView> {
-        self.calls.get(id).map(|e| e.view.borrow().clone())
+        let mut v = self.calls.get(id).map(|e| e.view.borrow().clone())?;
+        if let Some(r) = self.crm.get(id) {
+            match r.value() {
+                Ok(info) => v.crm = Some(info.clone()),
+                Err(e) => v.crm_error = Some(e.clone()),
+            }
+        }
+        Some(v)
+    }
+
+    /// Records a screen pop's result for a known call.
+    pub fn set_crm(&self, id: CallId, r: CrmResult) {
+        if self.calls.contains_key(&id) {
+            self.crm.insert(id, r);
+        }
     }
 
     pub fn hangup(&self, id: &CallId) -> Result<(), HangupError> {
@@ -65,6 +84,7 @@ impl CallRegistry {
         while ended.len() > self.retain_max {
             if let Some((_, old)) = ended.pop_front() {
                 self.calls.remove(&old);
+                self.crm.remove(&old);
             }
         }
     }
@@ -76,6 +96,7 @@ impl CallRegistry {
         while ended.front().is_some_and(|(at, _)| now.saturating_duration_since(*at) >= self.retention) {
             let (_, id) = ended.pop_front().expect("checked");
             self.calls.remove(&id);
+            self.crm.remove(&id);
             removed += 1;
         }
         removed

@@ -55,6 +55,12 @@ pub struct CallView {
     pub duration_ms: Option<u64>,
     /// The flow run after answer: nodes taken, digits per node, outcome.
     pub flow: Option<FlowView>,
+    /// The agent's CRM answer to the screen pop (seed 004), when one was sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crm: Option<crate::events::screenpop::CrmInfo>,
+    /// Why the screen pop got no usable answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crm_error: Option<String>,
 }
 
 impl CallView {
@@ -75,6 +81,8 @@ impl CallView {
             ended_at: None,
             duration_ms: None,
             flow: None,
+            crm: None,
+            crm_error: None,
         }
     }
 
@@ -95,7 +103,9 @@ impl CallView {
             }
             Event::Dtmf { digit } => self.digits.push(*digit),
             Event::Amd { .. } | Event::Sit { .. } => {}
-            Event::Hangup { .. } => self.state = CallState::Ended,
+            // `ended` is set by `finish`, with the outcome, so whoever sees
+            // the state sees the disposition too.
+            Event::Hangup { .. } => {}
         }
         self.events.push(EventRecord { at, event });
     }

@@ -4,7 +4,9 @@
 //! Everything tunable (timers included) lives here and is passed down by
 //! value; no module reads a global.
 
+mod agents;
 mod api_keys;
+pub use agents::{AgentConfig, PopFilter};
 mod webhooks;
 pub use webhooks::{EventsConfig, WebhookConfig};
 pub(crate) mod reader;
@@ -31,6 +33,7 @@ pub struct Config {
     pub campaigns: CampaignsConfig,
     pub events: EventsConfig,
     pub webhooks: Vec<WebhookConfig>,
+    pub agents: Vec<AgentConfig>,
     pub trunks: Vec<TrunkConfig>,
 }
 
@@ -372,11 +375,13 @@ impl Config {
         let events = webhooks::read_events(&mut r);
         r.finish();
         let webhooks = webhooks::read_webhooks(root.and_then(|r| r.get("webhooks")), &mut problems);
+        let agents = agents::read_agents(root.and_then(|r| r.get("agents")), &mut problems);
 
         let trunks = read_trunks(root.and_then(|r| r.get("trunks")), &mut problems);
 
         if let Some(root) = root {
-            const SECTIONS: [&str; 11] = [
+            const SECTIONS: [&str; 12] = [
+                "agents",
                 "log",
                 "sip",
                 "api",
@@ -396,7 +401,8 @@ impl Config {
             }
         }
 
-        let cfg = Config { log, sip, api, storage, media, calls, dialplans, campaigns, events, webhooks, trunks };
+        let cfg =
+            Config { log, sip, api, storage, media, calls, dialplans, campaigns, events, webhooks, agents, trunks };
         if cfg.sip.listen == cfg.api.listen && cfg.sip.listen.port() != 0 {
             problems.push(Problem { key: "api.listen".into(), message: "must differ from sip.listen".into() });
         }

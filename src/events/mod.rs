@@ -8,6 +8,8 @@
 //! bus in batches. The catalogue of types is in `docs/events.md`.
 
 pub mod outbox;
+pub mod pops;
+pub mod screenpop;
 pub mod sign;
 
 use crate::ids::{CallId, CampaignId, ClientId, RecordId};
