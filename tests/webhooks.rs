@@ -237,6 +237,9 @@ fn campaign_and_record_events_reach_the_webhook() {
     finals.sort();
     assert_eq!(finals, ["answered", "busy"]);
     assert!(all.iter().all(|e| e["campaign_id"] == id), "{all:#?}");
+    let seqs: Vec<u64> = all.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>(), "one sequence per campaign, delivered in order");
+    assert!(of("record.attempted").iter().all(|e| e["data"]["call_id"].is_string() && e.get("call_id").is_none()));
     // With calls, a campaign and a webhook behind it, the exposition is
     // complete enough for Prometheus' own linter.
     promtool_check(&d.get_text("/metrics"));

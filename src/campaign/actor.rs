@@ -184,14 +184,15 @@ impl CampaignActor {
         }
     }
 
-    /// Publishes a campaign or record event.
-    fn emit(&mut self, kind: &'static str, record: Option<RecordId>, call: Option<CallId>, data: serde_json::Value) {
+    /// Publishes a campaign or record event. They are ordered (and
+    /// numbered) per campaign; the call they concern is in `data.call_id`,
+    /// so a call's own sequence stays 1, 2, 3...
+    fn emit(&mut self, kind: &'static str, record: Option<RecordId>, data: serde_json::Value) {
         self.seq += 1;
         let mut e = crate::events::EventOut::new(kind, self.seq, data);
         e.client = Some(self.spec.client.clone());
         e.campaign_id = Some(self.spec.id);
         e.record_id = record;
-        e.call_id = call;
         self.deps.events.publish(e);
     }
 
@@ -200,7 +201,7 @@ impl CampaignActor {
             self.deps.store.set_campaign_state(self.spec.id, to.as_str(), now_ms()).await?;
             info!(campaign = %self.spec.id, from = self.spec.state.as_str(), to = to.as_str(), "campaign state");
             let data = serde_json::json!({"from": self.spec.state.as_str(), "to": to.as_str()});
-            self.emit("campaign.state_changed", None, None, data);
+            self.emit("campaign.state_changed", None, data);
             self.spec.state = to;
             // Gauges first: whoever sees the new state sees them current.
             self.publish_gauges().await;
@@ -367,9 +368,9 @@ impl CampaignActor {
             self.sched.invalidate();
         }
         if let RecordNext::Done { final_state } = &d.next {
-            let data =
-                serde_json::json!({"final": final_state, "disposition": end.disposition, "outcome": end.outcome});
-            self.emit("record.final", Some(f.record), Some(ended.call), data);
+            let data = serde_json::json!({"final": final_state, "disposition": end.disposition,
+                "outcome": end.outcome, "call_id": ended.call});
+            self.emit("record.final", Some(f.record), data);
         }
         if let Err(e) = self.deps.store.finish_attempt(ended.call, &end, f.record, &d.next).await {
             // The attempt stays open in the store and is recovered as

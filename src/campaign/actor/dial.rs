@@ -36,7 +36,7 @@ impl CampaignActor {
                 match &next {
                     RecordNext::Done { final_state } => {
                         let data = serde_json::json!({"final": final_state});
-                        self.emit("record.final", Some(e.id), None, data);
+                        self.emit("record.final", Some(e.id), data);
                     }
                     RecordNext::Wait { due_at, .. } if *due_at <= now_ms() => self.sched.invalidate(),
                     RecordNext::Wait { .. } => {}
@@ -181,8 +181,9 @@ impl CampaignActor {
             },
         );
         self.sched.handle_dialed();
-        let data = serde_json::json!({"phone_idx": e.phone_idx, "attempt_on_phone": e.attempts_on_phone + 1});
-        self.emit("record.attempted", Some(e.id), Some(call), data);
+        let data =
+            serde_json::json!({"phone_idx": e.phone_idx, "attempt_on_phone": e.attempts_on_phone + 1, "call_id": call});
+        self.emit("record.attempted", Some(e.id), data);
         let tx = self.ended_tx.clone();
         let mut view = placed.view;
         tokio::spawn(async move {
