@@ -264,3 +264,25 @@ fn promtool_check(exposition: &str) {
     assert!(out.status.success() && said.trim().is_empty(), "promtool check metrics:\n{said}");
     assert!(exposition.contains("dialerd_webhook_deliveries_total"), "webhook metrics present");
 }
+
+#[test]
+fn a_configured_webhook_receives_events_and_is_read_only_in_the_api() {
+    let (addr, seen) = receiver();
+    let sipp = Sipp::uas("campaign_mix.xml", 1);
+    let secret = "configured-secret-0123";
+    let tail = format!(
+        "{FAST_RETRIES}[[webhooks]]\nname = \"ops\"\nurl = \"http://{addr}/hook\"\nevents = [\"call.ended\"]\nsecret = \"{secret}\"\n"
+    );
+    let d = Daemon::start(sipp.port, Opts { tail, ..Default::default() });
+    let (_, hooks) = d.api("GET", "/v1/webhooks", None);
+    assert_eq!((hooks[0]["id"].as_str(), hooks[0]["source"].as_str()), (Some("config:ops"), Some("config")), "{hooks}");
+    assert_eq!(d.api("DELETE", "/v1/webhooks/config:ops", None).0, 409);
+    let id = d.call(call_body(json!({"to": "+15550001"})));
+    d.wait_ended(&id, Duration::from_secs(20));
+    wait_for("call.ended", Duration::from_secs(10), || by_call(&seen, secret).contains_key(&id));
+    let evs = &by_call(&seen, secret)[&id];
+    assert_eq!(evs.len(), 1, "only the subscribed type: {evs:#?}");
+    assert_eq!(evs[0]["type"], "call.ended");
+    assert_eq!(evs[0]["data"]["disposition"], "answered");
+    drop(sipp);
+}
