@@ -207,37 +207,79 @@ async fn store_batch(outbox: &Outbox, batch: Vec<Arc<EventOut>>) {
     outbox.wake(&woken);
 }
 
+/// Rows one webhook may have in flight at once.
+const IN_FLIGHT: usize = 64;
+
+/// One webhook's deliveries, pipelined: whenever a send finishes, the
+/// outbox is read again, so the next event of that call goes out at once
+/// instead of waiting for a whole round. Rows in flight stay the heads of
+/// their groups in the store until they are done, so they are skipped here.
 async fn deliver(outbox: Arc<Outbox>, sub: Sub, notify: Arc<Notify>, stop: CancellationToken) {
+    let mut running: tokio::task::JoinSet<()> = tokio::task::JoinSet::new();
+    // Task id → outbox row id, so a send that panicked frees its row too.
+    let mut in_flight: HashMap<tokio::task::Id, i64> = HashMap::new();
     loop {
         if stop.is_cancelled() {
+            // Sends already started finish (their rows are recorded).
+            while running.join_next().await.is_some() {}
             return;
         }
         let now = jiff::Timestamp::now().as_millisecond();
-        let heads = match outbox.store.outbox_heads(&sub.id, now, 32).await {
-            Ok(h) => h,
-            Err(e) => {
-                warn!(webhook = %sub.id, error = %e, "cannot read the outbox");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
+        let mut started = 0;
+        if in_flight.len() < IN_FLIGHT {
+            match outbox.store.outbox_heads(&sub.id, now, (IN_FLIGHT * 2) as u32).await {
+                Ok(heads) => {
+                    let busy: std::collections::HashSet<i64> = in_flight.values().copied().collect();
+                    for row in heads.into_iter().filter(|r| !busy.contains(&r.id)) {
+                        if in_flight.len() >= IN_FLIGHT {
+                            break;
+                        }
+                        started += 1;
+                        let (outbox, sub, id) = (outbox.clone(), sub.clone(), row.id);
+                        let task = running.spawn(async move { send_one(&outbox, &sub, row).await });
+                        in_flight.insert(task.id(), id);
+                    }
+                }
+                Err(e) => {
+                    warn!(webhook = %sub.id, error = %e, "cannot read the outbox");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
             }
-        };
-        if heads.is_empty() {
+        }
+        if running.is_empty() {
             let next = outbox.store.outbox_next_due(&sub.id).await.ok().flatten();
             let wait =
                 next.map_or(Duration::from_secs(60), |t| Duration::from_millis((t - now).clamp(1, 60_000) as u64));
             tokio::select! {
                 _ = notify.notified() => {}
                 _ = tokio::time::sleep(wait) => {}
-                _ = stop.cancelled() => return,
+                _ = stop.cancelled() => {}
             }
             continue;
         }
-        let sends = heads.into_iter().map(|row| {
-            let outbox = outbox.clone();
-            let sub = sub.clone();
-            async move { send_one(&outbox, &sub, row).await }
-        });
-        futures_util::future::join_all(sends).await;
+        if started > 0 && in_flight.len() < IN_FLIGHT {
+            // New rows may be waiting (a burst): look again before blocking,
+            // but let the sends just started make progress first.
+            tokio::task::yield_now().await;
+        }
+        tokio::select! {
+            done = running.join_next_with_id() => {
+                let task = |r: Result<(tokio::task::Id, ()), tokio::task::JoinError>| match r {
+                    Ok((id, ())) => id,
+                    Err(e) => e.id(),
+                };
+                if let Some(r) = done {
+                    in_flight.remove(&task(r));
+                }
+                // Collect every other send that has finished too.
+                while let Some(r) = running.try_join_next_with_id() {
+                    in_flight.remove(&task(r));
+                }
+            }
+            _ = notify.notified(), if in_flight.len() < IN_FLIGHT => {}
+            _ = stop.cancelled() => {}
+        }
     }
 }
 
