@@ -9,7 +9,13 @@
 //! `{"sent":N,"created":N,"refused_429":N,"other_errors":N,"late_ms_max":X,
 //!   "elapsed_s":Y,"http_p50_ms":..,"http_p99_ms":..,...}`
 //!
-//! Built as `cargo build --release --example cps_load`; driven by `bench/cps`.
+//! `--agent ID` adds `"agent": ID` to every body (an agent's outbound call:
+//! dialerd sends that agent's screen pop). `--sent-log FILE` writes, per
+//! call created, `call_id<TAB>unix ns` of the wall clock taken just before
+//! the request was written to the socket (for `bench/events`).
+//!
+//! Built as `cargo build --release --example cps_load`; driven by `bench/cps`
+//! and `bench/events`.
 
 use clap::Parser;
 use std::collections::BTreeMap;
@@ -49,6 +55,12 @@ struct Args {
     /// Per-request timeout in seconds (connect + write + response).
     #[arg(long, default_value_t = 10.0)]
     timeout: f64,
+    /// Place every call for this agent (`"agent"` in the body); none by default.
+    #[arg(long)]
+    agent: Option<String>,
+    /// Write `call_id<TAB>unix ns` (send time of its POST) per created call here.
+    #[arg(long)]
+    sent_log: Option<String>,
 }
 
 /// What one connection worker saw.
@@ -67,6 +79,8 @@ struct Tally {
     statuses: BTreeMap<u16, u64>,
     last_done: Option<Instant>,
     first_error: Option<String>,
+    /// With `--sent-log`: (call id, unix ns just before the write) per 201.
+    sent_times: Vec<(String, i128)>,
 }
 
 struct Shared {
@@ -78,6 +92,7 @@ struct Shared {
     total: u64,
     next: AtomicU64,
     timeout: Duration,
+    log_sent: bool,
 }
 
 impl Shared {
@@ -123,7 +138,11 @@ async fn run(args: Args, host: String, hostport: String) -> i32 {
             return 2;
         }
     };
-    let body = serde_json::json!({"to": args.to, "trunk": args.trunk}).to_string();
+    let mut body = serde_json::json!({"to": args.to, "trunk": args.trunk});
+    if let Some(agent) = &args.agent {
+        body["agent"] = agent.as_str().into();
+    }
+    let body = body.to_string();
     let request = format!(
         "POST /v1/calls HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         args.key,
@@ -148,6 +167,7 @@ async fn run(args: Args, host: String, hostport: String) -> i32 {
         total,
         next: AtomicU64::new(0),
         timeout: Duration::from_secs_f64(args.timeout),
+        log_sent: args.sent_log.is_some(),
     });
     let mut handles = Vec::new();
     for conn in conns {
@@ -177,6 +197,21 @@ async fn run(args: Args, host: String, hostport: String) -> i32 {
         all.last_done = all.last_done.max(t.last_done);
         if all.first_error.is_none() {
             all.first_error = t.first_error;
+        }
+        all.sent_times.extend(t.sent_times);
+    }
+    if let Some(path) = &args.sent_log {
+        use std::io::Write;
+        let written = std::fs::File::create(path).and_then(|f| {
+            let mut w = std::io::BufWriter::new(f);
+            for (id, ns) in &all.sent_times {
+                writeln!(w, "{id}\t{ns}")?;
+            }
+            w.flush()
+        });
+        if let Err(e) = written {
+            eprintln!("cps_load: cannot write {path}: {e}");
+            return 1;
         }
     }
     let end = all.last_done.unwrap_or_else(Instant::now).max(shared.start);
@@ -238,7 +273,8 @@ async fn worker(shared: Arc<Shared>, mut conn: Option<BufReader<TcpStream>>) -> 
             t.late_over_10ms += 1;
         }
         t.sent += 1;
-        let result = timeout(shared.timeout, exchange(&shared, &mut conn, &mut body)).await;
+        let mut sent_at = None;
+        let result = timeout(shared.timeout, exchange(&shared, &mut conn, &mut body, &mut sent_at)).await;
         let done = Instant::now();
         t.last_done = Some(done);
         match result {
@@ -247,7 +283,16 @@ async fn worker(shared: Arc<Shared>, mut conn: Option<BufReader<TcpStream>>) -> 
                 t.latencies_us.push(us);
                 *t.statuses.entry(status).or_default() += 1;
                 match status {
-                    201 => t.created += 1,
+                    201 => {
+                        t.created += 1;
+                        if let Some(ns) = sent_at
+                            && let Some(id) = serde_json::from_slice::<serde_json::Value>(&body)
+                                .ok()
+                                .and_then(|v| v["id"].as_str().map(str::to_string))
+                        {
+                            t.sent_times.push((id, ns));
+                        }
+                    }
                     429 => t.refused_429 += 1,
                     _ => {
                         t.other_errors += 1;
@@ -287,11 +332,15 @@ async fn exchange(
     shared: &Shared,
     conn: &mut Option<BufReader<TcpStream>>,
     body: &mut Vec<u8>,
+    sent_at: &mut Option<i128>,
 ) -> io::Result<(u16, bool)> {
     if conn.is_none() {
         *conn = Some(connect(shared.addr).await?);
     }
     let c = conn.as_mut().expect("connected");
+    if shared.log_sent {
+        *sent_at = Some(jiff::Timestamp::now().as_nanosecond());
+    }
     c.get_mut().write_all(&shared.request).await?;
     read_response(c, body).await
 }
