@@ -37,24 +37,8 @@ pub struct AgentConfig {
 const POP_FIELDS: [&str; 4] = ["phone", "ivrid", "extenUser", "did"];
 
 pub(super) fn read_agents(v: Option<&Value>, problems: &mut Vec<Problem>) -> Vec<AgentConfig> {
-    let items = match v {
-        None | Some(Value::Null) => return Vec::new(),
-        Some(Value::Array(items)) => items,
-        Some(other) => {
-            problems.push(Problem {
-                key: "agents".into(),
-                message: format!("expected [[agents]] tables, found {}", reader::kind(other)),
-            });
-            return Vec::new();
-        }
-    };
     let mut out: Vec<AgentConfig> = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        let prefix = format!("agents[{i}]");
-        let Some(table) = item.as_object() else {
-            problems.push(Problem { key: prefix, message: "expected a table".into() });
-            continue;
-        };
+    for (prefix, table) in reader::tables(v, "agents", problems) {
         let mut r = Reader::new(Some(table), prefix, problems);
         let mut id = r.required_string("id");
         if let Some(n) = &id {

@@ -220,6 +220,36 @@ impl<'t, 'p> Reader<'t, 'p> {
     }
 }
 
+/// The entries of an array of tables (`[[name]]`): each with its key prefix
+/// (`name[i]`). Problems are recorded for a value that is not an array and
+/// for entries that are not tables; absent means no entry.
+pub fn tables<'v>(
+    v: Option<&'v Value>,
+    name: &str,
+    problems: &mut Vec<Problem>,
+) -> Vec<(String, &'v serde_json::Map<String, Value>)> {
+    let items = match v {
+        None | Some(Value::Null) => return Vec::new(),
+        Some(Value::Array(items)) => items,
+        Some(other) => {
+            problems.push(Problem {
+                key: name.into(),
+                message: format!("expected [[{name}]] tables, found {}", kind(other)),
+            });
+            return Vec::new();
+        }
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let prefix = format!("{name}[{i}]");
+        match item.as_object() {
+            Some(t) => out.push((prefix, t)),
+            None => problems.push(Problem { key: prefix, message: "expected a table".into() }),
+        }
+    }
+    out
+}
+
 pub fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "nothing",

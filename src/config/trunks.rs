@@ -5,30 +5,15 @@ use super::{Problem, SipTransport, TrunkConfig};
 use serde_json::Value;
 
 pub(super) fn read_trunks(v: Option<&Value>, problems: &mut Vec<Problem>) -> Vec<TrunkConfig> {
-    let items = match v {
-        None | Some(Value::Null) => {
-            problems.push(Problem {
-                key: "trunks".into(),
-                message: "at least one [[trunks]] entry (name, address) is required to place calls".into(),
-            });
-            return Vec::new();
-        }
-        Some(Value::Array(items)) => items,
-        Some(other) => {
-            problems.push(Problem {
-                key: "trunks".into(),
-                message: format!("expected [[trunks]] tables, found {}", reader::kind(other)),
-            });
-            return Vec::new();
-        }
-    };
+    if matches!(v, None | Some(Value::Null)) {
+        problems.push(Problem {
+            key: "trunks".into(),
+            message: "at least one [[trunks]] entry (name, address) is required to place calls".into(),
+        });
+        return Vec::new();
+    }
     let mut out: Vec<TrunkConfig> = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        let prefix = format!("trunks[{i}]");
-        let Some(table) = item.as_object() else {
-            problems.push(Problem { key: prefix, message: "expected a table".into() });
-            continue;
-        };
+    for (prefix, table) in reader::tables(v, "trunks", problems) {
         let mut r = Reader::new(Some(table), prefix, problems);
         let name = r.required_string("name");
         if let Some(n) = &name {

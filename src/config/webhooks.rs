@@ -40,24 +40,8 @@ pub(super) fn read_events(r: &mut Reader<'_, '_>) -> EventsConfig {
 }
 
 pub(super) fn read_webhooks(v: Option<&Value>, problems: &mut Vec<Problem>) -> Vec<WebhookConfig> {
-    let items = match v {
-        None | Some(Value::Null) => return Vec::new(),
-        Some(Value::Array(items)) => items,
-        Some(other) => {
-            problems.push(Problem {
-                key: "webhooks".into(),
-                message: format!("expected [[webhooks]] tables, found {}", reader::kind(other)),
-            });
-            return Vec::new();
-        }
-    };
     let mut out: Vec<WebhookConfig> = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        let prefix = format!("webhooks[{i}]");
-        let Some(table) = item.as_object() else {
-            problems.push(Problem { key: prefix, message: "expected a table".into() });
-            continue;
-        };
+    for (prefix, table) in reader::tables(v, "webhooks", problems) {
         let mut r = Reader::new(Some(table), prefix, problems);
         let name = r.required_string("name");
         if let Some(n) = &name {
