@@ -178,7 +178,7 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
     let placer = Placer { cfg: cfg.clone(), deps: deps.clone(), admission: admission.clone(), tasks: calls.clone() };
     let campaign_deps = Arc::new(CampaignDeps {
         store: store.clone(),
-        placer,
+        placer: placer.clone(),
         dialplans: dialplans.clone(),
         interrupted_margin: cfg.campaigns.interrupted_margin,
         reports_dir: cfg.storage.data_dir.join("reports"),
@@ -193,6 +193,7 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
         sip_listen: sip.local_addr(),
         store: store.clone(),
         call_log,
+        placer,
         campaigns: campaigns.clone(),
         cells: Arc::new(cells),
         outbox: outbox.clone(),

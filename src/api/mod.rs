@@ -71,6 +71,8 @@ pub struct Runtime {
     pub sip_listen: SocketAddr,
     pub store: Arc<dyn Store>,
     pub call_log: CallLog,
+    /// The one way calls are placed (shared with campaigns).
+    pub placer: Placer,
     pub campaigns: Arc<Campaigns>,
     pub cells: Arc<CellList>,
     pub outbox: Arc<Outbox>,
@@ -85,10 +87,8 @@ impl App {
         rt: Runtime,
     ) -> Self {
         let prompts = PromptStore::new(cfg.media.prompts_dir.clone());
-        let placer =
-            Placer { cfg: cfg.clone(), deps: deps.clone(), admission: admission.clone(), tasks: rt.tasks.clone() };
         Self {
-            placer,
+            placer: rt.placer,
             store: rt.store,
             call_log: rt.call_log,
             campaigns: rt.campaigns,

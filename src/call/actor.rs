@@ -408,9 +408,9 @@ impl Actor {
         // The view goes last: whoever sees "ended" also sees the metrics.
         let at = jiff::Timestamp::now();
         self.view.send_modify(|v| v.finish(at, &o));
-        let v = self.view.borrow().clone();
-        self.publish(
-            "call.ended",
+        // Only the fields the event needs, not a copy of the whole view.
+        let data = {
+            let v = self.view.borrow();
             serde_json::json!({
                 "disposition": o.disposition,
                 "cause": o.cause,
@@ -420,8 +420,9 @@ impl Actor {
                 "duration_ms": v.duration_ms,
                 "digits": v.digits,
                 "outcome": v.flow.as_ref().and_then(|f| f.outcome.clone()),
-            }),
-        );
+            })
+        };
+        self.publish("call.ended", data);
         self.deps.registry.ended(self.id, now());
         // Dropping the leg closes its command channel; the SIP layer
         // finishes any transaction still open on its own.

@@ -49,7 +49,7 @@ impl CallLog {
     pub fn watch(&self, client: ClientId, mut view: watch::Receiver<CallView>) {
         let tx = self.tx.clone();
         self.tasks.spawn(async move {
-            let ended = view.wait_for(|v| v.state == CallState::Ended && v.ended_at.is_some()).await.map(|v| v.clone());
+            let ended = view.wait_for(|v| v.state == CallState::Ended).await.map(|v| v.clone());
             let v = match ended {
                 Ok(v) => v,
                 Err(_) => view.borrow().clone(),

@@ -187,7 +187,7 @@ impl CampaignActor {
         let tx = self.ended_tx.clone();
         let mut view = placed.view;
         tokio::spawn(async move {
-            let ended = view.wait_for(|v| v.state == CallState::Ended && v.ended_at.is_some()).await.map(|v| v.clone());
+            let ended = view.wait_for(|v| v.state == CallState::Ended).await.map(|v| v.clone());
             let v = match ended {
                 Ok(v) => v,
                 Err(_) => view.borrow().clone(),
