@@ -179,6 +179,8 @@ fn settings_of(app: &App, req: &NewCampaign) -> Result<Settings, ApiError> {
         caps,
         no_answer_timeout_s: req.no_answer_timeout_s,
         dnc_outcomes: req.dnc_outcomes.clone().unwrap_or_else(|| vec!["rejected".into(), "opt_out".into()]),
+        continuous: false,
+        decisive_outcomes: Vec::new(),
     })
 }
 

@@ -42,6 +42,14 @@ pub enum Command {
         reply: oneshot::Sender<Result<(), InsertError>>,
     },
     Explain(oneshot::Sender<Snapshot>),
+    /// Ends a record that must not be dialled again (a lead decided by its
+    /// confirm page). `Ok(false)`: a call for it is in flight; its end
+    /// will move the record, so the caller asks again then.
+    Close {
+        record: RecordId,
+        final_state: String,
+        reply: oneshot::Sender<Result<bool, StoreError>>,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -240,6 +248,20 @@ impl CampaignActor {
                 self.sched.invalidate();
                 let _ = reply.send(r);
             }
+            Command::Close { record, final_state, reply } => {
+                let r = if self.in_flight.values().any(|f| f.record == record) {
+                    Ok(false)
+                } else {
+                    let next = RecordNext::Done { final_state: final_state.clone() };
+                    let r = self.deps.store.move_record(record, &next, now_ms()).await;
+                    if r.is_ok() {
+                        self.emit("record.final", Some(record), serde_json::json!({"final": final_state}));
+                    }
+                    r.map(|()| true)
+                };
+                self.sched.invalidate();
+                let _ = reply.send(r);
+            }
             Command::Explain(reply) => {
                 let _ = reply.send(Snapshot {
                     state: self.spec.state,
@@ -324,7 +346,10 @@ impl CampaignActor {
             self.blocked = Some(Blocked::Waiting { records: c.waiting, until: ts(due) });
         } else if self.in_flight.is_empty() && c.dialing == 0 {
             self.blocked = Some(Blocked::Exhausted);
-            let to = self.spec.state.exhausted(self.spec.report_at_end_of_day);
+            let to = match self.spec.settings.continuous {
+                true => self.spec.state,
+                false => self.spec.state.exhausted(self.spec.report_at_end_of_day),
+            };
             self.set_state(to).await?;
         } else {
             self.blocked = Some(Blocked::LastCalls { in_flight: self.in_flight.len() });
@@ -353,7 +378,8 @@ impl CampaignActor {
         let margin = (no_answer + self.deps.interrupted_margin).as_millis() as i64;
         let pos = RecordPos { phone_idx: f.phone_idx, attempts_on_phone: f.attempts_on_phone, phones: f.phones };
         let result = AttemptResult { disposition: &end.disposition, outcome: end.outcome.as_deref() };
-        let d = retry::after_attempt(&s.settings.retries, &s.settings.dnc_outcomes, pos, &result, end.ended_at, margin);
+        let outcomes = retry::Outcomes { dnc: &s.settings.dnc_outcomes, decisive: &s.settings.decisive_outcomes };
+        let d = retry::after_attempt(&s.settings.retries, outcomes, pos, &result, end.ended_at, margin);
         if d.add_dnc {
             let source = format!("ivr_opt_out:campaign:{}", s.id);
             if let Err(e) =
@@ -380,7 +406,10 @@ impl CampaignActor {
     }
 
     async fn end_of_day(&mut self) {
-        let to = self.spec.state.end_of_day(self.spec.report_at_end_of_day);
+        let to = match self.spec.settings.continuous {
+            true => self.spec.state,
+            false => self.spec.state.end_of_day(self.spec.report_at_end_of_day),
+        };
         if to == CampaignState::Reported && self.spec.state != CampaignState::Reported {
             // day_end is the next day's midnight: name the day that ended.
             let last = self.spec.day_end - jiff::SignedDuration::from_secs(1);

@@ -107,7 +107,7 @@ impl Campaigns {
             let result = AttemptResult { disposition: "interrupted", outcome: None };
             let d = retry::after_attempt(
                 &settings.retries,
-                &settings.dnc_outcomes,
+                retry::Outcomes { dnc: &settings.dnc_outcomes, decisive: &settings.decisive_outcomes },
                 pos,
                 &result,
                 now,

@@ -248,6 +248,15 @@ pub struct Settings {
     /// Flow outcomes that put the number on the client's do-not-call list.
     #[serde(default = "default_dnc_outcomes")]
     pub dnc_outcomes: Vec<String>,
+    /// A queue that never ends by itself: running out of records or the
+    /// end of the day leaves it playing (lead qualification, where leads
+    /// arrive at any hour and wait for the next working slot).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub continuous: bool,
+    /// Outcomes that decide a record; when set, an answered call without
+    /// one (hung up, menu ignored) is retried like a no-answer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub decisive_outcomes: Vec<String>,
 }
 
 fn default_window() -> String {

@@ -24,6 +24,18 @@ pub struct RecordPos {
     pub phones: usize,
 }
 
+/// What the flow's outcomes mean for the record.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Outcomes<'a> {
+    /// Opt-outs: the number goes on the do-not-call list.
+    pub dnc: &'a [String],
+    /// When not empty, an answered call whose outcome is not one of these
+    /// (the callee hung up or ignored the menu) counts as no contact and
+    /// is retried under the `no_answer` rule; exhausted, it ends
+    /// `undecided`. Empty: every answered call is final.
+    pub decisive: &'a [String],
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
     pub next: RecordNext,
@@ -47,25 +59,31 @@ fn rule<'r>(r: &'r Retries, disposition: &str) -> Option<&'r RetryRule> {
 /// interrupted attempt's carrier leg may still ring that long.
 pub fn after_attempt(
     rules: &Retries,
-    dnc_outcomes: &[String],
+    outcomes: Outcomes<'_>,
     pos: RecordPos,
     result: &AttemptResult<'_>,
     now_ms: i64,
     min_interrupted_delay_ms: i64,
 ) -> Decision {
     if let Some(o) = result.outcome
-        && dnc_outcomes.iter().any(|d| d == o)
+        && outcomes.dnc.iter().any(|d| d == o)
     {
         return Decision { next: RecordNext::Done { final_state: "dnc".into() }, add_dnc: true };
     }
+    let undecided = result.disposition == "answered"
+        && !outcomes.decisive.is_empty()
+        && !result.outcome.is_some_and(|o| outcomes.decisive.iter().any(|d| d == o));
     let next_phone = || {
         if (pos.phone_idx + 1) < pos.phones as i64 {
             RecordNext::Wait { due_at: now_ms, phone_idx: pos.phone_idx + 1, attempts_on_phone: 0 }
+        } else if undecided {
+            RecordNext::Done { final_state: "undecided".into() }
         } else {
             RecordNext::Done { final_state: result.disposition.to_string() }
         }
     };
-    let next = match result.disposition {
+    let disposition = if undecided { "no_answer" } else { result.disposition };
+    let next = match disposition {
         "answered" => RecordNext::Done { final_state: "answered".into() },
         d => match rule(rules, d) {
             Some(r) if pos.attempts_on_phone < i64::from(r.max_attempts) => {
@@ -93,9 +111,10 @@ mod tests {
 
     fn run(d: &str, outcome: Option<&str>, idx: i64, tries: i64, phones: usize) -> Decision {
         let pos = RecordPos { phone_idx: idx, attempts_on_phone: tries, phones };
+        let dnc = ["rejected".to_string()];
         after_attempt(
             &Retries::default(),
-            &["rejected".to_string()],
+            Outcomes { dnc: &dnc, decisive: &[] },
             pos,
             &AttemptResult { disposition: d, outcome },
             1_000,
@@ -125,6 +144,20 @@ mod tests {
     }
 
     #[test]
+    fn undecided_answers_are_retried_when_outcomes_decide() {
+        let decisive = ["qualified".to_string(), "rejected".to_string()];
+        let o = Outcomes { dnc: &[], decisive: &decisive };
+        let at = |tries, outcome| {
+            let pos = RecordPos { phone_idx: 0, attempts_on_phone: tries, phones: 1 };
+            after_attempt(&Retries::default(), o, pos, &AttemptResult { disposition: "answered", outcome }, 0, 0).next
+        };
+        assert_eq!(at(1, Some("no_input")), RecordNext::Wait { due_at: 1_800_000, phone_idx: 0, attempts_on_phone: 1 });
+        assert_eq!(at(1, None), RecordNext::Wait { due_at: 1_800_000, phone_idx: 0, attempts_on_phone: 1 });
+        assert_eq!(at(3, None), RecordNext::Done { final_state: "undecided".into() });
+        assert_eq!(at(1, Some("qualified")), RecordNext::Done { final_state: "answered".into() });
+    }
+
+    #[test]
     fn unreachable_numbers_move_on_at_once() {
         let r = run("invalid_number", None, 0, 1, 2);
         assert_eq!(r.next, RecordNext::Wait { due_at: 1_000, phone_idx: 1, attempts_on_phone: 0 });
@@ -137,7 +170,7 @@ mod tests {
         assert_eq!(r.next, RecordNext::Wait { due_at: 61_000, phone_idx: 0, attempts_on_phone: 1 });
         let pos = RecordPos { phone_idx: 0, attempts_on_phone: 1, phones: 1 };
         let res = AttemptResult { disposition: "interrupted", outcome: None };
-        let r = after_attempt(&Retries::default(), &[], pos, &res, 0, 95_000);
+        let r = after_attempt(&Retries::default(), Outcomes::default(), pos, &res, 0, 95_000);
         assert_eq!(r.next, RecordNext::Wait { due_at: 95_000, phone_idx: 0, attempts_on_phone: 1 });
     }
 }
