@@ -54,6 +54,8 @@ pub enum DaemonError {
     CellList(std::path::PathBuf, String),
     #[error("campaigns: {0}")]
     Campaigns(#[from] crate::campaign::manager::CampaignError),
+    #[error("{0}")]
+    Leads(String),
 }
 
 /// Addresses the daemon actually bound (port 0 in config picks one).
@@ -185,7 +187,42 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
         stop: campaigns_stop.clone(),
         events: events.clone(),
     });
+    for (i, svc) in cfg.lead_api.services.iter().enumerate() {
+        if dialplans.get(&svc.policy.dialplan).is_none() {
+            return Err(DaemonError::Leads(format!(
+                "lead_api.services[{i}].dialplan: no dialplan named {:?}",
+                svc.policy.dialplan
+            )));
+        }
+    }
+    let now_ms = jiff::Timestamp::now().as_millisecond();
+    let lead_services = crate::leads::provision::provision(&cfg, &*store, now_ms)
+        .await
+        .map_err(|e| DaemonError::Leads(e.to_string()))?;
     let campaigns = Campaigns::start(campaign_deps, TaskTracker::new()).await?;
+    let listener =
+        tokio::net::TcpListener::bind(cfg.api.listen).await.map_err(|e| DaemonError::Http(cfg.api.listen, e))?;
+    let http_addr = listener.local_addr().map_err(|e| DaemonError::Http(cfg.api.listen, e))?;
+    let leads_stop = CancellationToken::new();
+    let leads_tasks = TaskTracker::new();
+    let leads = {
+        let link_secret = crate::leads::link_secret(&cfg).map_err(DaemonError::Leads)?;
+        let messages = Arc::new(tokio::sync::Notify::new());
+        let messenger = crate::leads::messenger::Messenger::new(&cfg.lead_api, store.clone(), events.clone())
+            .map_err(|e| DaemonError::Leads(format!("lead_api: {e}")))?;
+        leads_tasks.spawn(messenger.run(messages.clone(), leads_stop.clone()));
+        let deps = Arc::new(crate::leads::engine::Deps {
+            cfg: cfg.clone(),
+            store: store.clone(),
+            campaigns: campaigns.clone(),
+            events: events.clone(),
+            services: lead_services,
+            link_secret,
+            public_url: cfg.lead_api.public_url.clone().unwrap_or_else(|| format!("http://{http_addr}")),
+            messages,
+        });
+        crate::leads::engine::Leads::start(deps, leads_stop.clone(), &leads_tasks)
+    };
     let rt = api::Runtime {
         metrics: Some(metrics.clone()),
         draining: draining.clone(),
@@ -197,17 +234,17 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
         campaigns: campaigns.clone(),
         cells: Arc::new(cells),
         outbox: outbox.clone(),
+        leads: Some(leads),
     };
     let app = Arc::new(App::new(cfg.clone(), deps, admission.clone(), dialplans.clone(), rt));
-    let listener =
-        tokio::net::TcpListener::bind(cfg.api.listen).await.map_err(|e| DaemonError::Http(cfg.api.listen, e))?;
-    let http_addr = listener.local_addr().map_err(|e| DaemonError::Http(cfg.api.listen, e))?;
     let http_stop = CancellationToken::new();
     let http = {
         let stop = http_stop.clone();
         let router = api::router(app);
         infra.spawn(async move {
-            if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(stop.cancelled_owned()).await {
+            // The peer address feeds the lead API's per-IP rate limit.
+            let service = router.into_make_service_with_connect_info::<SocketAddr>();
+            if let Err(e) = axum::serve(listener, service).with_graceful_shutdown(stop.cancelled_owned()).await {
                 warn!(error = %e, "HTTP server stopped");
             }
         })
@@ -236,6 +273,11 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
     let _ = tokio::time::timeout(Duration::from_secs(2), campaigns.wait()).await;
     http_stop.cancel();
     let _ = tokio::time::timeout(Duration::from_secs(5), http).await;
+    // Lead state and queued messages are in the store; unsent messages
+    // wait there for the next start.
+    leads_stop.cancel();
+    leads_tasks.close();
+    let _ = tokio::time::timeout(Duration::from_secs(5), leads_tasks.wait()).await;
     log_stop.cancel();
     log_tasks.close();
     let _ = tokio::time::timeout(Duration::from_secs(5), log_tasks.wait()).await;

@@ -14,6 +14,7 @@ pub mod daemon;
 pub mod dialplan;
 pub mod events;
 pub mod ids;
+pub mod leads;
 pub mod media;
 pub mod metrics;
 pub mod pii;

@@ -33,6 +33,9 @@ pub const WEBHOOK_DELAY: &str = "dialerd_webhook_delivery_delay_seconds";
 pub const OUTBOX_DEPTH: &str = "dialerd_outbox_pending";
 pub const SCREEN_POPS: &str = "dialerd_screen_pops_total";
 pub const SCREEN_POP_SECONDS: &str = "dialerd_screen_pop_seconds";
+pub const LEAD_REQUESTS: &str = "dialerd_lead_api_requests_total";
+pub const LEAD_EVENTS: &str = "dialerd_leads_total";
+pub const LEAD_MESSAGES: &str = "dialerd_lead_messages_total";
 
 /// Call set-up spans loopback (sub-millisecond) to carriers (seconds).
 const SETUP_BUCKETS: [f64; 14] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
@@ -129,6 +132,13 @@ fn describe() {
     );
     describe_gauge!(OUTBOX_DEPTH, Unit::Count, "Outbox rows waiting for delivery (all webhooks).");
     describe_counter!(
+        LEAD_REQUESTS,
+        Unit::Count,
+        "Lead API requests (POST /api/), by action and status (ok, fail, error)."
+    );
+    describe_counter!(LEAD_EVENTS, Unit::Count, "Leads created, qualified and rejected (by event type).");
+    describe_counter!(LEAD_MESSAGES, Unit::Count, "Lead messages by channel and result (sent, retry, failed).");
+    describe_counter!(
         SCREEN_POPS,
         Unit::Count,
         "Screen pops sent to agents' CRMs, by outcome (ok, http_status, bad_json, not_ok, timeout, transport)."
@@ -179,6 +189,18 @@ pub fn campaign_attempt_ended(disposition: &str) {
 
 pub fn campaign_skipped(reason: &'static str) {
     counter!(CAMPAIGN_SKIPPED, "reason" => reason).increment(1);
+}
+
+pub fn lead_request(action: &'static str, status: &'static str) {
+    counter!(LEAD_REQUESTS, "action" => action, "status" => status).increment(1);
+}
+
+pub fn lead_event(kind: &'static str) {
+    counter!(LEAD_EVENTS, "event" => kind).increment(1);
+}
+
+pub fn lead_message(channel: &'static str, result: &'static str) {
+    counter!(LEAD_MESSAGES, "channel" => channel, "result" => result).increment(1);
 }
 
 pub fn call_log_dropped(n: u64) {

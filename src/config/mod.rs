@@ -5,6 +5,8 @@
 //! value; no module reads a global.
 
 mod agents;
+pub mod leads;
+pub use leads::LeadApiConfig;
 mod api_keys;
 pub use agents::{AgentConfig, PopFilter};
 mod webhooks;
@@ -35,6 +37,7 @@ pub struct Config {
     pub webhooks: Vec<WebhookConfig>,
     pub agents: Vec<AgentConfig>,
     pub trunks: Vec<TrunkConfig>,
+    pub lead_api: LeadApiConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -378,10 +381,23 @@ impl Config {
         let agents = agents::read_agents(root.and_then(|r| r.get("agents")), &mut problems);
 
         let trunks = read_trunks(root.and_then(|r| r.get("trunks")), &mut problems);
+        let t = table("lead_api", &mut problems);
+        let lead_api = leads::read(t, &mut problems);
+        for (i, s) in lead_api.services.iter().enumerate() {
+            for (j, name) in s.policy.trunks.iter().enumerate() {
+                if !trunks.iter().any(|t| &t.name == name) {
+                    problems.push(Problem {
+                        key: format!("lead_api.services[{i}].trunks[{j}]"),
+                        message: format!("no [[trunks]] entry named {name:?}"),
+                    });
+                }
+            }
+        }
 
         if let Some(root) = root {
-            const SECTIONS: [&str; 12] = [
+            const SECTIONS: [&str; 13] = [
                 "agents",
+                "lead_api",
                 "log",
                 "sip",
                 "api",
@@ -401,8 +417,21 @@ impl Config {
             }
         }
 
-        let cfg =
-            Config { log, sip, api, storage, media, calls, dialplans, campaigns, events, webhooks, agents, trunks };
+        let cfg = Config {
+            log,
+            sip,
+            api,
+            storage,
+            media,
+            calls,
+            dialplans,
+            campaigns,
+            events,
+            webhooks,
+            agents,
+            trunks,
+            lead_api,
+        };
         if cfg.sip.listen == cfg.api.listen && cfg.sip.listen.port() != 0 {
             problems.push(Problem { key: "api.listen".into(), message: "must differ from sip.listen".into() });
         }

@@ -92,6 +92,10 @@ pub const TYPES: &[&str] = &[
     "campaign.state_changed",
     "record.attempted",
     "record.final",
+    "lead.created",
+    "lead.qualified",
+    "lead.rejected",
+    "lead.messaged",
 ];
 
 /// A subscription pattern: an exact type, `call.*`, or `*`.

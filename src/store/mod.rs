@@ -8,7 +8,7 @@
 
 mod sqlite;
 
-use crate::ids::{CallId, CampaignId, ClientId, RecordId};
+use crate::ids::{CallId, CampaignId, ClientId, LeadId, RecordId};
 use async_trait::async_trait;
 pub use sqlite::SqliteStore;
 
@@ -260,6 +260,96 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeadKeyRow {
+    pub id: String,
+    pub client: ClientId,
+    pub account_key: String,
+    pub key_hash: Vec<u8>,
+    pub label: Option<String>,
+    pub created_at: i64,
+}
+
+/// A lead as submitted (seed 001's fields as JSON text in `fields`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeadInsert {
+    pub client: ClientId,
+    pub account_key: String,
+    pub service_id: i64,
+    pub interaction_id: String,
+    pub phone: String,
+    pub fields: String,
+    pub state: String,
+    pub campaign: CampaignId,
+    pub out_of_hours: bool,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeadRow {
+    pub id: LeadId,
+    pub client: ClientId,
+    pub account_key: String,
+    pub service_id: i64,
+    pub interaction_id: String,
+    pub phone: String,
+    pub fields: String,
+    pub state: String,
+    pub reason: Option<String>,
+    pub campaign: Option<CampaignId>,
+    pub record: Option<RecordId>,
+    pub attempts: i64,
+    pub message_rounds: i64,
+    pub out_of_hours: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A lead's new state, written with its history and queued messages in one
+/// transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LeadUpdate {
+    pub state: String,
+    pub reason: Option<String>,
+    pub record: Option<RecordId>,
+    pub attempts: i64,
+    pub message_rounds: i64,
+    pub history: Vec<(String, String)>,
+    pub messages: Vec<MessageInsert>,
+    pub at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageInsert {
+    pub channel: String,
+    pub recipient: String,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRow {
+    pub id: i64,
+    pub lead: LeadId,
+    pub channel: String,
+    pub recipient: String,
+    pub body: String,
+    pub state: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub sent_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LeadFilter {
+    pub client: Option<ClientId>,
+    pub state: Option<String>,
+    pub service_id: Option<i64>,
+    /// Leads with a smaller id (newest first).
+    pub before: Option<i64>,
+    pub limit: u32,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync {
     // Tenancy and people.
@@ -356,4 +446,36 @@ pub trait Store: Send + Sync {
     async fn outbox_replay(&self, webhook: &str, id: i64, now: i64) -> StoreResult<bool>;
     /// Pending rows, all webhooks.
     async fn outbox_depth(&self) -> StoreResult<i64>;
+
+    // Lead qualification.
+    /// Creates or replaces a service (lead services come from the config).
+    async fn put_service(&self, s: &ServiceRow) -> StoreResult<()>;
+    async fn set_campaign_settings(&self, id: CampaignId, settings: &str) -> StoreResult<()>;
+    async fn lead_token_create(&self, hash: &[u8], account_key: &str, expires_at: i64) -> StoreResult<()>;
+    /// Marks the token used; true when it existed for this account, was
+    /// unused and unexpired. Used tokens older than `purge_before` go.
+    async fn lead_token_consume(&self, hash: &[u8], account_key: &str, now: i64) -> StoreResult<bool>;
+    async fn lead_tokens_purge(&self, now: i64) -> StoreResult<u64>;
+    async fn lead_key_add(&self, k: &LeadKeyRow) -> StoreResult<()>;
+    async fn lead_keys(&self, client: &ClientId) -> StoreResult<Vec<LeadKeyRow>>;
+    async fn lead_key_delete(&self, client: &ClientId, id: &str) -> StoreResult<bool>;
+    async fn lead_key_find(&self, hash: &[u8]) -> StoreResult<Option<LeadKeyRow>>;
+    /// Inserts a lead; an existing (account, interaction) pair returns the
+    /// existing lead and `false`.
+    async fn lead_insert(&self, l: &LeadInsert) -> StoreResult<(LeadId, bool)>;
+    async fn lead(&self, id: LeadId) -> StoreResult<Option<LeadRow>>;
+    async fn lead_by_record(&self, record: RecordId) -> StoreResult<Option<LeadRow>>;
+    /// The record a lead's data names in its qualification campaign.
+    async fn lead_record(&self, campaign: CampaignId, lead: LeadId) -> StoreResult<Option<RecordId>>;
+    async fn lead_update(&self, id: LeadId, u: &LeadUpdate) -> StoreResult<()>;
+    async fn lead_history(&self, id: LeadId) -> StoreResult<Vec<(i64, String, String)>>;
+    async fn lead_messages(&self, id: LeadId) -> StoreResult<Vec<MessageRow>>;
+    /// Leads that are neither qualified nor rejected.
+    async fn leads_open(&self) -> StoreResult<Vec<LeadRow>>;
+    async fn leads(&self, f: &LeadFilter) -> StoreResult<Vec<LeadRow>>;
+    async fn messages_due(&self, now: i64, limit: u32) -> StoreResult<Vec<MessageRow>>;
+    async fn message_next_due(&self) -> StoreResult<Option<i64>>;
+    async fn message_sent(&self, id: i64, now: i64) -> StoreResult<()>;
+    async fn message_retry(&self, id: i64, next_at: i64, error: &str) -> StoreResult<()>;
+    async fn message_failed(&self, id: i64, error: &str) -> StoreResult<()>;
 }

@@ -3,6 +3,7 @@
 //! transaction survives `kill -9`; only a power cut can lose the last
 //! ones), migrations from `migrations/` at open.
 
+mod leads;
 mod outbox;
 mod people;
 mod queue;
@@ -309,5 +310,106 @@ impl Store for SqliteStore {
     }
     async fn outbox_depth(&self) -> StoreResult<i64> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE state = 'pending'").fetch_one(&self.pool).await?)
+    }
+
+    async fn put_service(&self, s: &ServiceRow) -> StoreResult<()> {
+        people::ensure_client(&self.pool, &s.client, s.created_at).await?;
+        sqlx::query(
+            "INSERT INTO services (client_id, id, name, sort, time_zone, schedule, report_at_end_of_day, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (client_id, id) DO UPDATE SET name = excluded.name, sort = excluded.sort,
+                time_zone = excluded.time_zone, schedule = excluded.schedule,
+                report_at_end_of_day = excluded.report_at_end_of_day",
+        )
+        .bind(&s.client.0)
+        .bind(&s.id)
+        .bind(&s.name)
+        .bind(&s.sort)
+        .bind(&s.time_zone)
+        .bind(&s.schedule)
+        .bind(s.report_at_end_of_day)
+        .bind(s.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+    async fn set_campaign_settings(&self, id: CampaignId, settings: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE campaigns SET settings = ? WHERE id = ?")
+            .bind(settings)
+            .bind(id.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+    async fn lead_token_create(&self, hash: &[u8], account_key: &str, expires_at: i64) -> StoreResult<()> {
+        leads::token_create(&self.pool, hash, account_key, expires_at).await
+    }
+    async fn lead_token_consume(&self, hash: &[u8], account_key: &str, now: i64) -> StoreResult<bool> {
+        leads::token_consume(&self.pool, hash, account_key, now).await
+    }
+    async fn lead_tokens_purge(&self, now: i64) -> StoreResult<u64> {
+        leads::tokens_purge(&self.pool, now).await
+    }
+    async fn lead_key_add(&self, k: &LeadKeyRow) -> StoreResult<()> {
+        leads::key_add(&self.pool, k).await
+    }
+    async fn lead_keys(&self, client: &ClientId) -> StoreResult<Vec<LeadKeyRow>> {
+        leads::keys(&self.pool, client).await
+    }
+    async fn lead_key_delete(&self, client: &ClientId, id: &str) -> StoreResult<bool> {
+        leads::key_delete(&self.pool, client, id).await
+    }
+    async fn lead_key_find(&self, hash: &[u8]) -> StoreResult<Option<LeadKeyRow>> {
+        leads::key_find(&self.pool, hash).await
+    }
+    async fn lead_insert(&self, l: &LeadInsert) -> StoreResult<(LeadId, bool)> {
+        leads::insert(&self.pool, l).await
+    }
+    async fn lead(&self, id: LeadId) -> StoreResult<Option<LeadRow>> {
+        leads::lead(&self.pool, id).await
+    }
+    async fn lead_by_record(&self, record: RecordId) -> StoreResult<Option<LeadRow>> {
+        leads::by_record(&self.pool, record).await
+    }
+    async fn lead_record(&self, campaign: CampaignId, lead: LeadId) -> StoreResult<Option<RecordId>> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM records WHERE campaign_id = ? AND json_extract(data, '$.fields.lead_id') = ?
+             ORDER BY id DESC LIMIT 1",
+        )
+        .bind(campaign.0)
+        .bind(lead.0.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(id.map(RecordId))
+    }
+    async fn lead_update(&self, id: LeadId, u: &LeadUpdate) -> StoreResult<()> {
+        leads::update(&self.pool, id, u).await
+    }
+    async fn lead_history(&self, id: LeadId) -> StoreResult<Vec<(i64, String, String)>> {
+        leads::history(&self.pool, id).await
+    }
+    async fn lead_messages(&self, id: LeadId) -> StoreResult<Vec<MessageRow>> {
+        leads::messages(&self.pool, id).await
+    }
+    async fn leads_open(&self) -> StoreResult<Vec<LeadRow>> {
+        leads::open(&self.pool).await
+    }
+    async fn leads(&self, f: &LeadFilter) -> StoreResult<Vec<LeadRow>> {
+        leads::list(&self.pool, f).await
+    }
+    async fn messages_due(&self, now: i64, limit: u32) -> StoreResult<Vec<MessageRow>> {
+        leads::due(&self.pool, now, limit).await
+    }
+    async fn message_next_due(&self) -> StoreResult<Option<i64>> {
+        leads::next_due(&self.pool).await
+    }
+    async fn message_sent(&self, id: i64, now: i64) -> StoreResult<()> {
+        leads::mark(&self.pool, id, "sent", None, None, Some(now)).await
+    }
+    async fn message_retry(&self, id: i64, next_at: i64, error: &str) -> StoreResult<()> {
+        leads::mark(&self.pool, id, "pending", Some(next_at), Some(error), None).await
+    }
+    async fn message_failed(&self, id: i64, error: &str) -> StoreResult<()> {
+        leads::mark(&self.pool, id, "failed", None, Some(error), None).await
     }
 }
