@@ -7,6 +7,9 @@ pub mod campaigns;
 pub mod dialplans;
 pub mod dnc;
 pub mod error;
+pub mod lead_admin;
+pub mod lead_page;
+pub mod leads;
 pub mod records;
 pub mod services;
 pub mod session;
@@ -60,6 +63,9 @@ pub struct App {
     pub campaigns: Arc<Campaigns>,
     pub cells: Arc<CellList>,
     pub outbox: Arc<Outbox>,
+    /// Lead qualification (seed 001).
+    pub leads: Option<crate::leads::engine::Leads>,
+    pub lead_limit: leads::RateLimit,
     openapi: OnceLock<String>,
 }
 
@@ -76,6 +82,7 @@ pub struct Runtime {
     pub campaigns: Arc<Campaigns>,
     pub cells: Arc<CellList>,
     pub outbox: Arc<Outbox>,
+    pub leads: Option<crate::leads::engine::Leads>,
 }
 
 impl App {
@@ -94,6 +101,8 @@ impl App {
             campaigns: rt.campaigns,
             cells: rt.cells,
             outbox: rt.outbox,
+            leads: rt.leads,
+            lead_limit: leads::RateLimit::default(),
             cfg,
             deps,
             admission,
@@ -120,6 +129,7 @@ impl App {
         (name = "campaigns", description = "Campaigns: build, append, play, pause, stop, stats"),
         (name = "dnc", description = "Do-not-call lists"),
         (name = "events", description = "Status webhooks (signed, durable, in order per call)"),
+        (name = "leads", description = "Lead qualification: the seed-compatible lead API (POST /api/), leads, lead API keys and the confirm page"),
         (name = "ops", description = "Health, metrics and this document")
     )
 )]
@@ -166,13 +176,19 @@ pub fn router(app: Arc<App>) -> Router {
         .routes(routes!(webhooks::remove))
         .routes(routes!(webhooks::dead))
         .routes(routes!(webhooks::replay))
+        .routes(routes!(lead_admin::get))
+        .routes(routes!(lead_admin::list))
+        .routes(routes!(lead_admin::list_keys, lead_admin::create_key))
+        .routes(routes!(lead_admin::delete_key))
         .merge(bulk)
         .route_layer(middleware::from_fn_with_state(app.clone(), session::authenticate));
     let public = OpenApiRouter::new()
         .routes(routes!(healthz))
         .routes(routes!(metrics))
         .routes(routes!(openapi))
-        .routes(routes!(session::login));
+        .routes(routes!(session::login))
+        .routes(routes!(leads::lead_api, leads::lead_api_preflight))
+        .routes(routes!(lead_page::show, lead_page::choose));
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(protected).merge(public).split_for_parts();
     let _ = app.openapi.set(doc.to_pretty_json().expect("the document serialises"));
     router
