@@ -160,9 +160,11 @@ fn the_openapi_document_matches_the_routes() {
     documented.sort();
     let expected = [
         ("DELETE", "/v1/calls/{id}"),
+        ("DELETE", "/v1/clients/{id}/lead-keys/{key_id}"),
         ("DELETE", "/v1/dnc/{phone}"),
         ("DELETE", "/v1/webhooks/{id}"),
         ("GET", "/healthz"),
+        ("GET", "/l/{token}"),
         ("GET", "/metrics"),
         ("GET", "/v1/calls"),
         ("GET", "/v1/calls/{id}"),
@@ -171,20 +173,26 @@ fn the_openapi_document_matches_the_routes() {
         ("GET", "/v1/campaigns/{id}/explain"),
         ("GET", "/v1/campaigns/{id}/records"),
         ("GET", "/v1/campaigns/{id}/stats"),
+        ("GET", "/v1/clients/{id}/lead-keys"),
         ("GET", "/v1/dialplans"),
         ("GET", "/v1/dnc"),
+        ("GET", "/v1/leads"),
+        ("GET", "/v1/leads/{id}"),
         ("GET", "/v1/openapi.json"),
         ("GET", "/v1/schedules"),
         ("GET", "/v1/schedules/{name}"),
         ("GET", "/v1/services"),
         ("GET", "/v1/webhooks"),
         ("GET", "/v1/webhooks/{id}/dead"),
+        ("POST", "/api/"),
+        ("POST", "/l/{token}"),
         ("POST", "/v1/calls"),
         ("POST", "/v1/campaigns"),
         ("POST", "/v1/campaigns/{id}/pause"),
         ("POST", "/v1/campaigns/{id}/play"),
         ("POST", "/v1/campaigns/{id}/stop"),
         ("POST", "/v1/campaigns/{id}/upload"),
+        ("POST", "/v1/clients/{id}/lead-keys"),
         ("POST", "/v1/dialplans:reload"),
         ("POST", "/v1/dnc"),
         ("POST", "/v1/services"),
@@ -202,7 +210,9 @@ fn the_openapi_document_matches_the_routes() {
             .replace("{id}", "01937a6e-5b9c-7c1e-9a0e-3f1b2c4d5e6f")
             .replace("{name}", "x")
             .replace("{phone}", "%2B15551234")
-            .replace("{letter}", "1");
+            .replace("{letter}", "1")
+            .replace("{token}", "x")
+            .replace("{key_id}", "k");
         let (s, v, _) = raw(&d, method, &path, Some(KEY), Some("{}"));
         assert!(s != 405 && v["error"]["field"] != "path", "{method} {path}: {s} {v}");
     }

@@ -85,6 +85,13 @@ fn sans_io_cores_do_no_io_and_read_no_clock() {
         "campaign/sortkey.rs",
         "campaign/csv.rs",
         "campaign/build.rs",
+        "leads/machine.rs",
+        "leads/wire.rs",
+        "leads/phone.rs",
+        "leads/sms.rs",
+        "leads/template.rs",
+        "leads/link.rs",
+        "leads/page.rs",
     ]
     .iter()
     .map(|p| src().join(p))

@@ -3,6 +3,9 @@
 //! failure (run `scripts/test`, which installs it), never a silent skip.
 #![allow(dead_code)]
 
+pub mod browser;
+pub mod smtp;
+
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
