@@ -392,3 +392,28 @@ fn rate_limit_cors_and_lead_keys() {
     let (s, _) = d.get("/v1/clients/someone-else/lead-keys");
     assert_eq!(s, 404);
 }
+
+#[test]
+fn a_lead_submitted_just_before_kill_9_is_still_qualified() {
+    // Killed at once after the reply: the lead row is durable, and after
+    // the restart its record is appended (or its interrupted call retried)
+    // and the reconcile brings the lead to its outcome.
+    // Room for calls cut by the kill besides the three that complete.
+    let sipp = Sipp::uas("lead_mix.xml", 10);
+    let tail = format!("{}[campaigns]\ninterrupted_margin_s = 0.2\n", lead_config(None, None, "", ""));
+    let mut d = Daemon::start(sipp.port, opts(tail));
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let v = submit(&d, &format!("customer_id=1&interaction_id=b{n}&phone_number=%2B155530000{n}1&service_id=1"));
+        assert_eq!(v["status"], "ok", "{v}");
+        ids.push(v["validation_id"].clone());
+    }
+    d.kill9_and_restart();
+    for id in &ids {
+        let l = wait_lead(&d, id, "qualified", Duration::from_secs(40));
+        assert_eq!(l["reason"], "ivr", "{l}");
+    }
+    // The same form posted after the restart is still the same lead.
+    let v = submit(&d, "customer_id=1&interaction_id=b0&phone_number=%2B15553000001&service_id=1");
+    assert_eq!(v["validation_id"], ids[0]);
+}

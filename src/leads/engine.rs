@@ -267,7 +267,7 @@ impl Actor {
         while let Ok(e) = self.bus.try_recv() {
             self.event(&e).await;
         }
-        let open = match self.deps.store.leads_open().await {
+        let open = match self.deps.store.leads_stale().await {
             Ok(o) => o,
             Err(e) => return warn!(error = %e, "cannot read open leads"),
         };

@@ -47,7 +47,9 @@ pub fn settings(p: &LeadPolicy) -> Settings {
         caller_id: p.caller_id.clone(),
         caller_name: None,
         pacing: Pacing::default(),
-        retries: Retries { busy: rule, no_answer: rule, failed: rule, machine: rule, ..Retries::default() },
+        // A call cut by a crash is redialled like any other, never sooner
+        // than its ring time plus [campaigns] interrupted_margin_s.
+        retries: Retries { busy: rule, no_answer: rule, failed: rule, machine: rule, interrupted: rule },
         calling_window: p.calling_window.clone(),
         // Every attempt the policy allows must fit the per-number caps.
         caps: NumberCaps { per_day: p.attempts.max(3) + 1, per_24h: p.attempts.max(4) + 1 },

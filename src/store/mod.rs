@@ -470,8 +470,10 @@ pub trait Store: Send + Sync {
     async fn lead_update(&self, id: LeadId, u: &LeadUpdate) -> StoreResult<()>;
     async fn lead_history(&self, id: LeadId) -> StoreResult<Vec<(i64, String, String)>>;
     async fn lead_messages(&self, id: LeadId) -> StoreResult<Vec<MessageRow>>;
-    /// Leads that are neither qualified nor rejected.
-    async fn leads_open(&self) -> StoreResult<Vec<LeadRow>>;
+    /// Pending leads the leads actor may have missed news of: no record
+    /// yet, or a record that ended or has more finished attempts than
+    /// the lead counted.
+    async fn leads_stale(&self) -> StoreResult<Vec<LeadRow>>;
     async fn leads(&self, f: &LeadFilter) -> StoreResult<Vec<LeadRow>>;
     async fn messages_due(&self, now: i64, limit: u32) -> StoreResult<Vec<MessageRow>>;
     async fn message_next_due(&self) -> StoreResult<Option<i64>>;

@@ -391,8 +391,8 @@ impl Store for SqliteStore {
     async fn lead_messages(&self, id: LeadId) -> StoreResult<Vec<MessageRow>> {
         leads::messages(&self.pool, id).await
     }
-    async fn leads_open(&self) -> StoreResult<Vec<LeadRow>> {
-        leads::open(&self.pool).await
+    async fn leads_stale(&self) -> StoreResult<Vec<LeadRow>> {
+        leads::stale(&self.pool).await
     }
     async fn leads(&self, f: &LeadFilter) -> StoreResult<Vec<LeadRow>> {
         leads::list(&self.pool, f).await

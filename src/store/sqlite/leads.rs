@@ -242,10 +242,19 @@ pub async fn messages(pool: &SqlitePool, id: LeadId) -> StoreResult<Vec<MessageR
     Ok(rows.into_iter().map(msg_row).collect())
 }
 
-pub async fn open(pool: &SqlitePool) -> StoreResult<Vec<LeadRow>> {
-    let rows = sqlx::query(&format!("{LEAD_COLS} WHERE state NOT IN ('qualified', 'rejected') ORDER BY id"))
-        .fetch_all(pool)
-        .await?;
+pub async fn stale(pool: &SqlitePool) -> StoreResult<Vec<LeadRow>> {
+    // One statement over the pending leads, so a night of out-of-hours
+    // leads costs one index walk per reconcile, not a query per lead.
+    let rows = sqlx::query(
+        "SELECT l.id, l.client_id, l.account_key, l.service_id, l.interaction_id, l.phone, l.fields, l.state,
+            l.reason, l.campaign_id, l.record_id, l.attempts, l.message_rounds, l.out_of_hours, l.created_at,
+            l.updated_at FROM leads l LEFT JOIN records r ON r.id = l.record_id
+         WHERE l.state = 'pending'
+           AND (l.record_id IS NULL OR r.state = 'done' OR (r.attempts > l.attempts AND r.state != 'dialing'))
+         ORDER BY l.id",
+    )
+    .fetch_all(pool)
+    .await?;
     Ok(rows.into_iter().map(lead_row).collect())
 }
 
