@@ -417,3 +417,32 @@ fn a_lead_submitted_just_before_kill_9_is_still_qualified() {
     let v = submit(&d, "customer_id=1&interaction_id=b0&phone_number=%2B15553000001&service_id=1");
     assert_eq!(v["validation_id"], ids[0]);
 }
+
+#[test]
+fn concurrent_submits_all_succeed() {
+    // Eight web servers posting at once: SQLite's single writer must not
+    // surface as `error` (a read-then-write transaction would fail with
+    // SQLITE_BUSY_SNAPSHOT under WAL). Closed working hours: no calls.
+    let d = Daemon::start(free_udp_port(), opts(lead_config(None, None, "", "working_hours = { holidays = [] }")));
+    let d = &d;
+    let replies: Vec<Value> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|t| {
+                s.spawn(move || {
+                    (0..15)
+                        .map(|i| {
+                            submit(d, &format!("customer_id=1&interaction_id={t:x}{i:02x}&phone_number=%2B1212555{t}{i:03}&service_id=1"))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(replies.len(), 120);
+    for r in &replies {
+        assert_eq!((r["status"].as_str(), r["out_of_working_hours"].as_bool()), (Some("ok"), Some(true)), "{r}");
+    }
+    let (_, page) = d.get("/v1/leads?state=pending&limit=500");
+    assert_eq!(page["leads"].as_array().unwrap().len(), 120);
+}

@@ -302,7 +302,8 @@ fn sub<'t>(r: &mut Reader<'t, '_>, name: &str) -> Option<&'t Map<String, Value>>
     }
 }
 
-pub(super) fn read(t: Option<&Map<String, Value>>, problems: &mut Vec<Problem>) -> LeadApiConfig {
+/// `trunks` are the `[[trunks]]` names a policy may use.
+pub(super) fn read(t: Option<&Map<String, Value>>, trunks: &[&str], problems: &mut Vec<Problem>) -> LeadApiConfig {
     let mut r = Reader::new(t, "lead_api", problems);
     let mut c = LeadApiConfig {
         rate_per_minute: r.integer("rate_per_minute", 30, 1, 1_000_000) as u32,
@@ -417,6 +418,11 @@ pub(super) fn read(t: Option<&Map<String, Value>>, problems: &mut Vec<Problem>) 
         let policy = read_policy(&mut r, &base);
         if policy.trunks.is_empty() {
             r.problem("trunks", "name at least one [[trunks]] entry (here or in the account)");
+        }
+        for (j, name) in policy.trunks.iter().enumerate() {
+            if !trunks.contains(&name.as_str()) {
+                r.problem(&format!("trunks[{j}]"), format!("no [[trunks]] entry named {name:?}"));
+            }
         }
         r.finish();
         c.services.push(LeadService { account_key, service_id, name, time_zone, schedule, working_hours, policy });

@@ -382,17 +382,8 @@ impl Config {
 
         let trunks = read_trunks(root.and_then(|r| r.get("trunks")), &mut problems);
         let t = table("lead_api", &mut problems);
-        let lead_api = leads::read(t, &mut problems);
-        for (i, s) in lead_api.services.iter().enumerate() {
-            for (j, name) in s.policy.trunks.iter().enumerate() {
-                if !trunks.iter().any(|t| &t.name == name) {
-                    problems.push(Problem {
-                        key: format!("lead_api.services[{i}].trunks[{j}]"),
-                        message: format!("no [[trunks]] entry named {name:?}"),
-                    });
-                }
-            }
-        }
+        let names: Vec<&str> = trunks.iter().map(|t| t.name.as_str()).collect();
+        let lead_api = leads::read(t, &names, &mut problems);
 
         if let Some(root) = root {
             const SECTIONS: [&str; 13] = [

@@ -151,3 +151,73 @@ fn shipped_config_is_valid() {
     assert_eq!(c.api.listen, "127.0.0.1:8080".parse().unwrap());
     assert_eq!(c.storage.data_dir, PathBuf::from("./var"));
 }
+
+#[test]
+fn lead_api_problems_are_named_and_services_inherit_the_account() {
+    let good = format!(
+        r#"{MINIMAL}
+[lead_api]
+cors_origins = ["https://shop.example"]
+[lead_api.sms]
+url = "https://sms.example/send"
+auth_header = "Authorization: Bearer x"
+body = '{{"to": "{{to}}", "text": "{{text}}"}}'
+[[lead_api.accounts]]
+account_key = "mydemo"
+apikeys = ["0123456789abcdef"]
+region = "il"
+trunks = ["carrier"]
+attempts = 4
+[[lead_api.services]]
+account_key = "mydemo"
+service_id = 7
+retry_interval_s = 30
+working_hours = {{ mon = ["09:00-17:00"] }}
+"#
+    );
+    let c = Config::from_toml(&good).unwrap();
+    let s = &c.lead_api.services[0];
+    assert_eq!((s.policy.attempts, s.policy.retry_interval), (4, Duration::from_secs(30)), "inherited, overridden");
+    assert_eq!(c.lead_api.accounts[0].region, "IL");
+    assert_eq!(c.lead_api.sms.as_ref().unwrap().auth_header, Some(("Authorization".into(), "Bearer x".into())));
+    let bad = r#"
+[lead_api]
+cors_origins = ["shop.example"]
+link_secret = "short"
+[lead_api.sms]
+url = "ftp://x"
+body = '{"to": {to}}'
+[[lead_api.accounts]]
+account_key = "mydemo"
+apikeys = ["short"]
+region = "XX"
+channels = ["fax"]
+sms_text = "{nope}"
+[[lead_api.services]]
+account_key = "other"
+service_id = 1
+[[lead_api.services]]
+account_key = "mydemo"
+service_id = 2
+trunks = ["nowhere"]
+working_hours = { mon = ["17:00-09:00"] }
+"#;
+    let mut keys = keys_of(Config::from_toml(&format!("{MINIMAL}{bad}")).unwrap_err());
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "lead_api.accounts[0].apikeys",
+            "lead_api.accounts[0].channels[0]",
+            "lead_api.accounts[0].region",
+            "lead_api.accounts[0].sms_text",
+            "lead_api.cors_origins[0]",
+            "lead_api.link_secret",
+            "lead_api.services[0].account_key",
+            "lead_api.services[1].trunks[0]",
+            "lead_api.services[1].working_hours.mon[0]",
+            "lead_api.sms.body",
+            "lead_api.sms.url",
+        ]
+    );
+}

@@ -124,18 +124,14 @@ fn lead_row(r: SqliteRow) -> LeadRow {
 }
 
 pub async fn insert(pool: &SqlitePool, l: &LeadInsert) -> StoreResult<(LeadId, bool)> {
+    // The write comes first: a transaction that reads before it writes
+    // fails with SQLITE_BUSY_SNAPSHOT when another writer commits in
+    // between (WAL), whatever the busy timeout.
     let mut tx = pool.begin().await?;
-    let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM leads WHERE account_key = ? AND interaction_id = ?")
-        .bind(&l.account_key)
-        .bind(&l.interaction_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if let Some(id) = existing {
-        return Ok((LeadId(id), false));
-    }
-    let id: i64 = sqlx::query_scalar(
+    let id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO leads (client_id, account_key, service_id, interaction_id, phone, fields, state, campaign_id,
-            out_of_hours, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?10) RETURNING id",
+            out_of_hours, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?10)
+         ON CONFLICT (account_key, interaction_id) DO NOTHING RETURNING id",
     )
     .bind(&l.client.0)
     .bind(&l.account_key)
@@ -147,8 +143,17 @@ pub async fn insert(pool: &SqlitePool, l: &LeadInsert) -> StoreResult<(LeadId, b
     .bind(l.campaign.0)
     .bind(l.out_of_hours as i64)
     .bind(l.created_at)
-    .fetch_one(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?;
+    let Some(id) = id else {
+        drop(tx);
+        let existing: i64 = sqlx::query_scalar("SELECT id FROM leads WHERE account_key = ? AND interaction_id = ?")
+            .bind(&l.account_key)
+            .bind(&l.interaction_id)
+            .fetch_one(pool)
+            .await?;
+        return Ok((LeadId(existing), false));
+    };
     sqlx::query("INSERT INTO lead_history (lead_id, at, kind, detail) VALUES (?, ?, 'submitted', ?)")
         .bind(id)
         .bind(l.created_at)
