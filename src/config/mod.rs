@@ -5,6 +5,7 @@
 //! value; no module reads a global.
 
 mod agents;
+mod lead_policy;
 pub mod leads;
 pub use leads::LeadApiConfig;
 mod api_keys;

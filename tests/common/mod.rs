@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod leads;
 pub mod smtp;
 
 use serde_json::{Value, json};
