@@ -10,7 +10,7 @@
 //! never opportunistic: a server that stops offering it fails the send
 //! instead of silently getting the password in clear.
 
-use super::provider::{SendError, first_chars};
+use super::provider::{SendError, error_chain, first_chars};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
@@ -146,18 +146,7 @@ fn smtp_error(e: &lettre::transport::smtp::Error) -> SendError {
         let reply = std::error::Error::source(e).map_or_else(|| e.to_string(), |s| s.to_string());
         return SendError::SmtpRejected { code: code.into(), message: first_chars(&reply) };
     }
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        // Some errors already print their source in their own message.
-        let more = s.to_string();
-        if !text.contains(&more) {
-            text.push_str(": ");
-            text.push_str(&more);
-        }
-        source = s.source();
-    }
-    SendError::Transport(text)
+    SendError::Transport(error_chain(e))
 }
 
 #[cfg(test)]

@@ -227,10 +227,15 @@ fn transport(e: reqwest::Error) -> SendError {
     }
     // Without the URL: its query may carry an API key.
     let e = e.without_url();
+    SendError::Transport(error_chain(&e))
+}
+
+/// An error with its sources, each once (some errors already print their
+/// source in their own message).
+pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
-    let mut source = std::error::Error::source(&e);
+    let mut source = e.source();
     while let Some(s) = source {
-        // Some errors already print their source in their own message.
         let more = s.to_string();
         if !text.contains(&more) {
             text.push_str(": ");
@@ -238,7 +243,7 @@ fn transport(e: reqwest::Error) -> SendError {
         }
         source = s.source();
     }
-    SendError::Transport(text)
+    text
 }
 
 #[cfg(test)]

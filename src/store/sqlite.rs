@@ -313,25 +313,7 @@ impl Store for SqliteStore {
     }
 
     async fn put_service(&self, s: &ServiceRow) -> StoreResult<()> {
-        people::ensure_client(&self.pool, &s.client, s.created_at).await?;
-        sqlx::query(
-            "INSERT INTO services (client_id, id, name, sort, time_zone, schedule, report_at_end_of_day, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (client_id, id) DO UPDATE SET name = excluded.name, sort = excluded.sort,
-                time_zone = excluded.time_zone, schedule = excluded.schedule,
-                report_at_end_of_day = excluded.report_at_end_of_day",
-        )
-        .bind(&s.client.0)
-        .bind(&s.id)
-        .bind(&s.name)
-        .bind(&s.sort)
-        .bind(&s.time_zone)
-        .bind(&s.schedule)
-        .bind(s.report_at_end_of_day)
-        .bind(s.created_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        people::put_service(&self.pool, s).await
     }
     async fn set_campaign_settings(&self, id: CampaignId, settings: &str) -> StoreResult<()> {
         sqlx::query("UPDATE campaigns SET settings = ? WHERE id = ?")

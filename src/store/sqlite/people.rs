@@ -75,11 +75,30 @@ pub async fn session(pool: &SqlitePool, token_hash: &[u8], now: i64) -> StoreRes
 }
 
 pub async fn create_service(pool: &SqlitePool, s: &ServiceRow) -> StoreResult<()> {
+    write_service(pool, s, false).await.map_err(|e| match e {
+        StoreError::Db(e) if is_unique_violation(&e) => StoreError::Exists(format!("service {:?}", s.id)),
+        e => e,
+    })
+}
+
+/// Creates or replaces a service (lead services come from the config).
+pub async fn put_service(pool: &SqlitePool, s: &ServiceRow) -> StoreResult<()> {
+    write_service(pool, s, true).await
+}
+
+async fn write_service(pool: &SqlitePool, s: &ServiceRow, replace: bool) -> StoreResult<()> {
     ensure_client(pool, &s.client, s.created_at).await?;
-    sqlx::query(
+    let upsert = if replace {
+        " ON CONFLICT (client_id, id) DO UPDATE SET name = excluded.name, sort = excluded.sort,
+            time_zone = excluded.time_zone, schedule = excluded.schedule,
+            report_at_end_of_day = excluded.report_at_end_of_day"
+    } else {
+        ""
+    };
+    sqlx::query(&format!(
         "INSERT INTO services (client_id, id, name, sort, time_zone, schedule, report_at_end_of_day, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    )
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?){upsert}"
+    ))
     .bind(&s.client.0)
     .bind(&s.id)
     .bind(&s.name)
@@ -89,8 +108,7 @@ pub async fn create_service(pool: &SqlitePool, s: &ServiceRow) -> StoreResult<()
     .bind(s.report_at_end_of_day)
     .bind(s.created_at)
     .execute(pool)
-    .await
-    .map_err(|e| if is_unique_violation(&e) { StoreError::Exists(format!("service {:?}", s.id)) } else { e.into() })?;
+    .await?;
     Ok(())
 }
 
