@@ -8,6 +8,7 @@ pub mod amd;
 pub mod dtmf;
 pub mod g711;
 pub mod prompt;
+pub mod relay;
 pub mod sdp;
 pub mod session;
 pub mod sit;
