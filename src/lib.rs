@@ -5,6 +5,7 @@
 //! - `sip`: the only module that knows rsipstack.
 //! - `call::actor`, `api`, `daemon`: tasks and sockets.
 
+pub mod agents;
 pub mod api;
 pub mod auth;
 pub mod call;

@@ -92,6 +92,8 @@ fn sans_io_cores_do_no_io_and_read_no_clock() {
         "leads/template.rs",
         "leads/link.rs",
         "leads/page.rs",
+        "agents/ring.rs",
+        "agents/roster.rs",
     ]
     .iter()
     .map(|p| src().join(p))
