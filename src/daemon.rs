@@ -55,7 +55,7 @@ pub enum DaemonError {
     #[error("campaigns: {0}")]
     Campaigns(#[from] crate::campaign::manager::CampaignError),
     #[error("{0}")]
-    Leads(String),
+    Setup(String),
 }
 
 /// Addresses the daemon actually bound (port 0 in config picks one).
@@ -189,7 +189,7 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
     });
     for (i, svc) in cfg.lead_api.services.iter().enumerate() {
         if dialplans.get(&svc.policy.dialplan).is_none() {
-            return Err(DaemonError::Leads(format!(
+            return Err(DaemonError::Setup(format!(
                 "lead_api.services[{i}].dialplan: no dialplan named {:?}",
                 svc.policy.dialplan
             )));
@@ -198,18 +198,30 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
     let now_ms = jiff::Timestamp::now().as_millisecond();
     let lead_services = crate::leads::provision::provision(&cfg, &*store, now_ms)
         .await
-        .map_err(|e| DaemonError::Leads(e.to_string()))?;
+        .map_err(|e| DaemonError::Setup(e.to_string()))?;
     let campaigns = Campaigns::start(campaign_deps, TaskTracker::new()).await?;
+    for (i, g) in cfg.agent_groups.iter().enumerate() {
+        if let Some(d) = &g.fallback_dialplan
+            && dialplans.get(d).is_none()
+        {
+            return Err(DaemonError::Setup(format!("agent_groups[{i}].fallback_dialplan: no dialplan named {d:?}")));
+        }
+    }
+    let directory = Arc::new(
+        crate::agents::directory::Directory::load(&cfg, &*store, std::time::Instant::now())
+            .await
+            .map_err(|e| DaemonError::Setup(format!("agents: {e}")))?,
+    );
     let listener =
         tokio::net::TcpListener::bind(cfg.api.listen).await.map_err(|e| DaemonError::Http(cfg.api.listen, e))?;
     let http_addr = listener.local_addr().map_err(|e| DaemonError::Http(cfg.api.listen, e))?;
     let leads_stop = CancellationToken::new();
     let leads_tasks = TaskTracker::new();
     let leads = {
-        let link_secret = crate::leads::link_secret(&cfg).map_err(DaemonError::Leads)?;
+        let link_secret = crate::leads::link_secret(&cfg).map_err(DaemonError::Setup)?;
         let messages = Arc::new(tokio::sync::Notify::new());
         let messenger = crate::leads::messenger::Messenger::new(&cfg.lead_api, store.clone(), events.clone())
-            .map_err(|e| DaemonError::Leads(format!("lead_api: {e}")))?;
+            .map_err(|e| DaemonError::Setup(format!("lead_api: {e}")))?;
         leads_tasks.spawn(messenger.run(messages.clone(), leads_stop.clone()));
         let deps = Arc::new(crate::leads::engine::Deps {
             cfg: cfg.clone(),
@@ -235,6 +247,7 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
         cells: Arc::new(cells),
         outbox: outbox.clone(),
         leads: Some(leads),
+        directory,
     };
     let app = Arc::new(App::new(cfg.clone(), deps, admission.clone(), dialplans.clone(), rt));
     let http_stop = CancellationToken::new();

@@ -159,6 +159,8 @@ fn the_openapi_document_matches_the_routes() {
     }
     documented.sort();
     let expected = [
+        ("DELETE", "/v1/agent-groups/{id}"),
+        ("DELETE", "/v1/agents/{id}"),
         ("DELETE", "/v1/calls/{id}"),
         ("DELETE", "/v1/clients/{id}/lead-keys/{key_id}"),
         ("DELETE", "/v1/dnc/{phone}"),
@@ -166,6 +168,9 @@ fn the_openapi_document_matches_the_routes() {
         ("GET", "/healthz"),
         ("GET", "/l/{token}"),
         ("GET", "/metrics"),
+        ("GET", "/v1/agent-groups"),
+        ("GET", "/v1/agent-groups/{id}/stats"),
+        ("GET", "/v1/agents"),
         ("GET", "/v1/calls"),
         ("GET", "/v1/calls/{id}"),
         ("GET", "/v1/campaigns"),
@@ -186,6 +191,8 @@ fn the_openapi_document_matches_the_routes() {
         ("GET", "/v1/webhooks/{id}/dead"),
         ("POST", "/api/"),
         ("POST", "/l/{token}"),
+        ("POST", "/v1/agent-groups"),
+        ("POST", "/v1/agents"),
         ("POST", "/v1/calls"),
         ("POST", "/v1/campaigns"),
         ("POST", "/v1/campaigns/{id}/pause"),
@@ -200,6 +207,7 @@ fn the_openapi_document_matches_the_routes() {
         ("POST", "/v1/session/logout"),
         ("POST", "/v1/webhooks"),
         ("POST", "/v1/webhooks/{id}/dead/{letter}/replay"),
+        ("PUT", "/v1/agents/{id}/status"),
         ("PUT", "/v1/campaigns/{id}/records"),
         ("PUT", "/v1/schedules/{name}"),
     ];

@@ -1,6 +1,7 @@
 //! Agents and agent groups (issue 7): the people behind extensions, and
 //! how a call offered to a group rings them (`ring`, sans-IO).
 
+pub mod directory;
 pub mod ring;
 pub mod roster;
 

@@ -135,7 +135,7 @@ pub async fn create_call(
             app.cfg
                 .agents
                 .iter()
-                .find(|x| &x.id == a)
+                .find(|x| &x.id == a && x.client == principal.client.0)
                 .ok_or_else(|| ApiError::field("agent", format!("no agent {a:?} in the configuration")))?,
         ),
     };

@@ -2,6 +2,7 @@
 //! document generated from the handlers' annotations (utoipa-axum), so a
 //! route cannot exist without being documented.
 
+pub mod agents;
 pub mod calls;
 pub mod campaigns;
 pub mod dialplans;
@@ -66,6 +67,8 @@ pub struct App {
     /// Lead qualification (seed 001).
     pub leads: Option<crate::leads::engine::Leads>,
     pub lead_limit: leads::RateLimit,
+    /// Agents, groups and their roster (issue 7).
+    pub directory: Arc<crate::agents::directory::Directory>,
     openapi: OnceLock<String>,
 }
 
@@ -83,6 +86,7 @@ pub struct Runtime {
     pub cells: Arc<CellList>,
     pub outbox: Arc<Outbox>,
     pub leads: Option<crate::leads::engine::Leads>,
+    pub directory: Arc<crate::agents::directory::Directory>,
 }
 
 impl App {
@@ -102,6 +106,7 @@ impl App {
             cells: rt.cells,
             outbox: rt.outbox,
             leads: rt.leads,
+            directory: rt.directory,
             lead_limit: leads::RateLimit::default(),
             cfg,
             deps,
@@ -129,6 +134,7 @@ impl App {
         (name = "campaigns", description = "Campaigns: build, append, play, pause, stop, stats"),
         (name = "dnc", description = "Do-not-call lists"),
         (name = "events", description = "Status webhooks (signed, durable, in order per call)"),
+        (name = "agents", description = "Agents, their status, agent groups and operator metrics"),
         (name = "leads", description = "Lead qualification: the seed-compatible lead API (POST /api/), leads, lead API keys and the confirm page"),
         (name = "ops", description = "Health, metrics and this document")
     )
@@ -176,6 +182,12 @@ pub fn router(app: Arc<App>) -> Router {
         .routes(routes!(webhooks::remove))
         .routes(routes!(webhooks::dead))
         .routes(routes!(webhooks::replay))
+        .routes(routes!(agents::list, agents::create))
+        .routes(routes!(agents::remove))
+        .routes(routes!(agents::set_status))
+        .routes(routes!(agents::list_groups, agents::create_group))
+        .routes(routes!(agents::remove_group))
+        .routes(routes!(agents::stats))
         .routes(routes!(lead_admin::get))
         .routes(routes!(lead_admin::list))
         .routes(routes!(lead_admin::list_keys, lead_admin::create_key))

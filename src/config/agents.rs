@@ -24,6 +24,8 @@ impl Default for PopFilter {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgentConfig {
     pub id: String,
+    /// The tenant the agent works for (`default` when absent).
+    pub client: String,
     /// The extension calls ring at; sent to the CRM as `extenUser`.
     pub extension: String,
     /// Where the agent's phone is reached (`sip:...`).
@@ -58,6 +60,10 @@ pub(super) fn read_agents(v: Option<&Value>, problems: &mut Vec<Problem>) -> Vec
                 r.problem("extension", format!("{e:?} is also agent {:?}'s extension", other.id));
             }
         }
+        let client = r.string("client", crate::auth::DEFAULT_CLIENT);
+        if !crate::ids::valid_name(&client) {
+            r.problem("client", "1 to 64 letters, digits, '-', '_' or '.'");
+        }
         let uri = r.opt_string("uri");
         if let Some(u) = &uri
             && let Err(m) = check_sip_uri(u)
@@ -71,7 +77,7 @@ pub(super) fn read_agents(v: Option<&Value>, problems: &mut Vec<Problem>) -> Vec
         };
         r.finish();
         if let (Some(id), Some(extension)) = (id, extension) {
-            out.push(AgentConfig { id, extension, uri, pop, pops });
+            out.push(AgentConfig { id, client, extension, uri, pop, pops });
         }
     }
     out
@@ -191,6 +197,7 @@ extension = "203"
             agents,
             vec![
                 AgentConfig {
+                    client: "default".into(),
                     id: "dana".into(),
                     extension: "201".into(),
                     uri: Some("sip:201@pbx.example.com".into()),
@@ -203,6 +210,7 @@ extension = "203"
                     pops: PopFilter { incoming: true, outgoing: false, click_to_call: false },
                 },
                 AgentConfig {
+                    client: "default".into(),
                     id: "avi".into(),
                     extension: "*202#".into(),
                     uri: None,
@@ -215,6 +223,7 @@ extension = "203"
                     pops: PopFilter::default(),
                 },
                 AgentConfig {
+                    client: "default".into(),
                     id: "noa".into(),
                     extension: "203".into(),
                     uri: None,

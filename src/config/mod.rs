@@ -4,7 +4,9 @@
 //! Everything tunable (timers included) lives here and is passed down by
 //! value; no module reads a global.
 
+mod agent_groups;
 mod agents;
+pub use agent_groups::AgentGroupConfig;
 mod lead_policy;
 pub mod leads;
 pub use leads::LeadApiConfig;
@@ -37,6 +39,7 @@ pub struct Config {
     pub events: EventsConfig,
     pub webhooks: Vec<WebhookConfig>,
     pub agents: Vec<AgentConfig>,
+    pub agent_groups: Vec<AgentGroupConfig>,
     pub trunks: Vec<TrunkConfig>,
     pub lead_api: LeadApiConfig,
 }
@@ -380,6 +383,7 @@ impl Config {
         r.finish();
         let webhooks = webhooks::read_webhooks(root.and_then(|r| r.get("webhooks")), &mut problems);
         let agents = agents::read_agents(root.and_then(|r| r.get("agents")), &mut problems);
+        let agent_groups = agent_groups::read(root.and_then(|r| r.get("agent_groups")), &agents, &mut problems);
 
         let trunks = read_trunks(root.and_then(|r| r.get("trunks")), &mut problems);
         let t = table("lead_api", &mut problems);
@@ -387,8 +391,9 @@ impl Config {
         let lead_api = leads::read(t, &names, &mut problems);
 
         if let Some(root) = root {
-            const SECTIONS: [&str; 13] = [
+            const SECTIONS: [&str; 14] = [
                 "agents",
+                "agent_groups",
                 "lead_api",
                 "log",
                 "sip",
@@ -421,6 +426,7 @@ impl Config {
             events,
             webhooks,
             agents,
+            agent_groups,
             trunks,
             lead_api,
         };

@@ -261,6 +261,24 @@ pub struct OutboxRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentRow {
+    pub client: ClientId,
+    pub id: String,
+    pub extension: String,
+    pub uri: Option<String>,
+    pub created_at: i64,
+}
+
+/// An agent group; `body` is JSON (`agents`, `steps`, `fallback_dialplan`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentGroupRow {
+    pub client: ClientId,
+    pub id: String,
+    pub body: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeadKeyRow {
     pub id: String,
     pub client: ClientId,
@@ -446,6 +464,14 @@ pub trait Store: Send + Sync {
     async fn outbox_replay(&self, webhook: &str, id: i64, now: i64) -> StoreResult<bool>;
     /// Pending rows, all webhooks.
     async fn outbox_depth(&self) -> StoreResult<i64>;
+
+    // Agents and groups created through the API.
+    async fn agent_create(&self, a: &AgentRow) -> StoreResult<()>;
+    async fn agents(&self) -> StoreResult<Vec<AgentRow>>;
+    async fn agent_delete(&self, client: &ClientId, id: &str) -> StoreResult<bool>;
+    async fn group_create(&self, g: &AgentGroupRow) -> StoreResult<()>;
+    async fn groups(&self) -> StoreResult<Vec<AgentGroupRow>>;
+    async fn group_delete(&self, client: &ClientId, id: &str) -> StoreResult<bool>;
 
     // Lead qualification.
     /// Creates or replaces a service (lead services come from the config).

@@ -3,6 +3,7 @@
 //! transaction survives `kill -9`; only a power cut can lose the last
 //! ones), migrations from `migrations/` at open.
 
+mod agents;
 mod leads;
 mod outbox;
 mod people;
@@ -312,6 +313,24 @@ impl Store for SqliteStore {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE state = 'pending'").fetch_one(&self.pool).await?)
     }
 
+    async fn agent_create(&self, a: &AgentRow) -> StoreResult<()> {
+        agents::agent_create(&self.pool, a).await
+    }
+    async fn agents(&self) -> StoreResult<Vec<AgentRow>> {
+        agents::agents(&self.pool).await
+    }
+    async fn agent_delete(&self, client: &ClientId, id: &str) -> StoreResult<bool> {
+        agents::delete(&self.pool, "agents", client, id).await
+    }
+    async fn group_create(&self, g: &AgentGroupRow) -> StoreResult<()> {
+        agents::group_create(&self.pool, g).await
+    }
+    async fn groups(&self) -> StoreResult<Vec<AgentGroupRow>> {
+        agents::groups(&self.pool).await
+    }
+    async fn group_delete(&self, client: &ClientId, id: &str) -> StoreResult<bool> {
+        agents::delete(&self.pool, "agent_groups", client, id).await
+    }
     async fn put_service(&self, s: &ServiceRow) -> StoreResult<()> {
         people::put_service(&self.pool, s).await
     }

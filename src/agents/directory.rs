@@ -1,0 +1,216 @@
+//! Every agent and agent group, from the configuration (read-only) and the
+//! store (created through the API), with the roster of their statuses and
+//! operator metrics. One owner: the state sits behind a mutex held for a
+//! few map operations, never across an await; store writes happen before
+//! the directory is changed, so the two agree after a crash.
+
+use super::AgentId;
+use super::ring::{Step, Strategy};
+use super::roster::{AgentReport, Roster, RosterError, Status};
+use crate::config::Config;
+use crate::store::{AgentGroupRow, AgentRow, Store, StoreError};
+use serde::{Deserialize, Serialize};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Agent {
+    pub client: String,
+    pub id: String,
+    pub extension: String,
+    pub uri: Option<String>,
+    /// `config` (read-only through the API) or `api`.
+    pub source: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    pub client: String,
+    pub id: String,
+    pub agents: Vec<String>,
+    pub steps: Vec<Step>,
+    pub fallback_dialplan: Option<String>,
+    pub source: &'static str,
+}
+
+/// How a group created through the API is stored (`agent_groups.body`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GroupBody {
+    pub agents: Vec<String>,
+    pub steps: Vec<StepBody>,
+    pub fallback_dialplan: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct StepBody {
+    /// `ring_all`, `round_robin` or `longest_idle`.
+    pub strategy: String,
+    pub ring_timeout_s: f64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Roster(#[from] RosterError),
+    #[error("stored group {0:?}: {1}")]
+    BadGroup(String, String),
+}
+
+pub fn step_of(s: &StepBody) -> Result<Step, String> {
+    let strategy = Strategy::parse(&s.strategy)
+        .ok_or_else(|| format!("{:?} is not ring_all, round_robin or longest_idle", s.strategy))?;
+    if !(s.ring_timeout_s.is_finite() && (1.0..=600.0).contains(&s.ring_timeout_s)) {
+        return Err("ring_timeout_s must be from 1 to 600".into());
+    }
+    Ok(Step { strategy, ring_timeout: Duration::from_secs_f64(s.ring_timeout_s) })
+}
+
+pub fn step_body(s: &Step) -> StepBody {
+    let strategy = match s.strategy {
+        Strategy::RingAll => "ring_all",
+        Strategy::RoundRobin => "round_robin",
+        Strategy::LongestIdle => "longest_idle",
+    };
+    StepBody { strategy: strategy.into(), ring_timeout_s: s.ring_timeout.as_secs_f64() }
+}
+
+/// The roster's key: agent ids are unique per client only.
+fn key(client: &str, id: &str) -> AgentId {
+    AgentId(format!("{client}/{id}"))
+}
+
+struct Inner {
+    agents: Vec<Agent>,
+    groups: Vec<Group>,
+    roster: Roster,
+}
+
+pub struct Directory {
+    inner: Mutex<Inner>,
+}
+
+impl Directory {
+    pub async fn load(cfg: &Config, store: &dyn Store, now: Instant) -> Result<Directory, DirectoryError> {
+        let mut agents: Vec<Agent> = cfg
+            .agents
+            .iter()
+            .map(|a| Agent {
+                client: a.client.clone(),
+                id: a.id.clone(),
+                extension: a.extension.clone(),
+                uri: a.uri.clone(),
+                source: "config",
+            })
+            .collect();
+        agents.extend(store.agents().await?.into_iter().map(|a: AgentRow| Agent {
+            client: a.client.0,
+            id: a.id,
+            extension: a.extension,
+            uri: a.uri,
+            source: "api",
+        }));
+        let mut groups: Vec<Group> = cfg
+            .agent_groups
+            .iter()
+            .map(|g| Group {
+                client: g.client.clone(),
+                id: g.id.clone(),
+                agents: g.agents.clone(),
+                steps: g.steps.clone(),
+                fallback_dialplan: g.fallback_dialplan.clone(),
+                source: "config",
+            })
+            .collect();
+        for g in store.groups().await? {
+            groups.push(group_of_row(&g)?);
+        }
+        let roster = Roster::new(agents.iter().map(|a| key(&a.client, &a.id)), now);
+        Ok(Directory { inner: Mutex::new(Inner { agents, groups, roster }) })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().expect("directory lock")
+    }
+
+    pub fn agents(&self, client: &str) -> Vec<(Agent, Status)> {
+        let g = self.lock();
+        g.agents
+            .iter()
+            .filter(|a| a.client == client)
+            .map(|a| (a.clone(), g.roster.status(&key(client, &a.id)).unwrap_or(Status::Offline)))
+            .collect()
+    }
+
+    pub fn agent(&self, client: &str, id: &str) -> Option<(Agent, Status)> {
+        self.agents(client).into_iter().find(|(a, _)| a.id == id)
+    }
+
+    pub fn add_agent(&self, a: Agent, now: Instant) {
+        let mut g = self.lock();
+        g.roster.add(key(&a.client, &a.id), now);
+        g.agents.push(a);
+    }
+
+    pub fn remove_agent(&self, client: &str, id: &str) {
+        self.lock().agents.retain(|a| !(a.client == client && a.id == id));
+    }
+
+    pub fn set_status(&self, client: &str, id: &str, s: Status, now: Instant) -> Result<Status, RosterError> {
+        let mut g = self.lock();
+        let k = key(client, id);
+        g.roster.set_status(&k, s, now)?;
+        Ok(g.roster.status(&k).unwrap_or(s))
+    }
+
+    pub fn groups(&self, client: &str) -> Vec<Group> {
+        self.lock().groups.iter().filter(|g| g.client == client).cloned().collect()
+    }
+
+    pub fn add_group(&self, group: Group) {
+        self.lock().groups.push(group);
+    }
+
+    pub fn remove_group(&self, client: &str, id: &str) {
+        self.lock().groups.retain(|g| !(g.client == client && g.id == id));
+    }
+
+    /// Groups of `client` an agent belongs to.
+    pub fn groups_of(&self, client: &str, agent: &str) -> Vec<String> {
+        self.groups(client).into_iter().filter(|g| g.agents.iter().any(|a| a == agent)).map(|g| g.id).collect()
+    }
+
+    /// The group's figures and each member's.
+    pub fn group_report(
+        &self,
+        client: &str,
+        id: &str,
+        now: Instant,
+    ) -> Option<(AgentReport, Vec<(String, AgentReport)>)> {
+        let g = self.lock();
+        let group = g.groups.iter().find(|x| x.client == client && x.id == id)?;
+        let keys: Vec<AgentId> = group.agents.iter().map(|a| key(client, a)).collect();
+        let members = group
+            .agents
+            .iter()
+            .zip(&keys)
+            .filter_map(|(a, k)| g.roster.report(k, now).map(|r| (a.clone(), r)))
+            .collect();
+        Some((g.roster.group_report(&keys, now), members))
+    }
+}
+
+pub fn group_of_row(g: &AgentGroupRow) -> Result<Group, DirectoryError> {
+    let bad = |m: String| DirectoryError::BadGroup(g.id.clone(), m);
+    let body: GroupBody = serde_json::from_str(&g.body).map_err(|e| bad(e.to_string()))?;
+    let steps = body.steps.iter().map(step_of).collect::<Result<Vec<_>, _>>().map_err(bad)?;
+    Ok(Group {
+        client: g.client.0.clone(),
+        id: g.id.clone(),
+        agents: body.agents,
+        steps,
+        fallback_dialplan: body.fallback_dialplan,
+        source: "api",
+    })
+}
