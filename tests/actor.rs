@@ -85,7 +85,7 @@ fn spawn(
     let admitted = deps.admission.try_admit(TrunkId(0)).unwrap();
     let (vt, vr) = watch::channel(CallView::new(id, "+15551234".into(), "t".into()));
     let (ct, cr) = mpsc::channel(4);
-    deps.registry.insert(id, vr.clone(), ct.clone());
+    deps.registry.insert(id, None, vr.clone(), ct.clone());
     let spec = CallSpec {
         id,
         trunk,

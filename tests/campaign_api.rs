@@ -276,3 +276,21 @@ fn at_the_end_of_their_day_campaigns_report_and_take_no_more_appends() {
     assert!(v["error"]["message"].as_str().unwrap().contains("REPORTED"), "{v}");
     assert_eq!(d.api("POST", &format!("/v1/campaigns/{open}/play"), None).0, 409);
 }
+
+#[test]
+fn another_clients_calls_are_not_found() {
+    // A call placed by client `default` is unknown to client `globex`:
+    // GET and DELETE answer 404 (not 403, so ids cannot be probed).
+    let d = Daemon::start(free_udp_port(), Opts::default());
+    add_user(&d, "globex", "gus", "manager", "pw-0123456789");
+    let (s, v) = login(&d, "globex", "gus", "pw-0123456789");
+    assert_eq!(s, 200, "{v}");
+    let theirs = v["session_id"].as_str().unwrap().to_string();
+    let id = d.call(call_body(json!({})));
+    let (s, _) = d.send("GET", &format!("/v1/calls/{id}"), None, &theirs);
+    assert_eq!(s, 404);
+    let (s, _) = d.send("DELETE", &format!("/v1/calls/{id}"), None, &theirs);
+    assert_eq!(s, 404);
+    let (s, v) = d.send("GET", &format!("/v1/calls/{id}"), None, KEY);
+    assert_eq!(s, 200, "the owner still sees it: {v}");
+}

@@ -258,9 +258,17 @@ fn parse_id(id: &str) -> Result<CallId, ApiError> {
         (status = 404, description = "No such call (or it ended longer ago than the retention)", body = ErrorBody),
     )
 )]
-pub async fn get_call(State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<Json<CallView>, ApiError> {
+pub async fn get_call(
+    State(app): State<Arc<App>>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Json<CallView>, ApiError> {
     let cid = parse_id(&id)?;
-    app.deps.registry.view(&cid).map(Json).ok_or(ApiError::NotFound { field: "id", what: format!("call {id:?}") })
+    let not_found = || ApiError::NotFound { field: "id", what: format!("call {id:?}") };
+    if !app.deps.registry.belongs_to(&cid, &principal.client) {
+        return Err(not_found());
+    }
+    app.deps.registry.view(&cid).map(Json).ok_or_else(not_found)
 }
 
 /// End a call: CANCEL before answer, BYE after.
@@ -277,8 +285,16 @@ pub async fn get_call(State(app): State<Arc<App>>, Path(id): Path<String>) -> Re
         (status = 409, description = "The call has already ended", body = ErrorBody),
     )
 )]
-pub async fn delete_call(State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+pub async fn delete_call(
+    State(app): State<Arc<App>>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    principal.require(Permission::Call)?;
     let cid = parse_id(&id)?;
+    if !app.deps.registry.belongs_to(&cid, &principal.client) {
+        return Err(ApiError::NotFound { field: "id", what: format!("call {id:?}") });
+    }
     match app.deps.registry.hangup(&cid) {
         Ok(()) => {
             let state = app.deps.registry.view(&cid).map_or(CallState::Ended, |v| v.state);

@@ -97,7 +97,7 @@ impl Placer {
         };
         let (view_tx, view_rx) = watch::channel(CallView::new(id, req.to_text, trunk.cfg.name.clone()));
         let (cmd_tx, cmd_rx) = mpsc::channel(4);
-        self.deps.registry.insert(id, view_rx.clone(), cmd_tx);
+        self.deps.registry.insert(id, req.origin.client.clone(), view_rx.clone(), cmd_tx);
         let spec = CallSpec {
             id,
             host: req.host.unwrap_or_else(|| trunk.uri_host()),

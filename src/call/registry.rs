@@ -3,7 +3,7 @@
 //! `retain_max` so a burst cannot exhaust memory.
 
 use super::view::{CallState, CallView};
-use crate::ids::CallId;
+use crate::ids::{CallId, ClientId};
 use dashmap::DashMap;
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -16,6 +16,8 @@ pub enum CallCommand {
 }
 
 struct Entry {
+    /// The tenant that placed the call; the API shows a call to it only.
+    client: Option<ClientId>,
     view: watch::Receiver<CallView>,
     commands: mpsc::Sender<CallCommand>,
 }
@@ -43,8 +45,20 @@ impl CallRegistry {
         Self { calls: DashMap::new(), crm: DashMap::new(), ended: Mutex::new(VecDeque::new()), retention, retain_max }
     }
 
-    pub fn insert(&self, id: CallId, view: watch::Receiver<CallView>, commands: mpsc::Sender<CallCommand>) {
-        self.calls.insert(id, Entry { view, commands });
+    pub fn insert(
+        &self,
+        id: CallId,
+        client: Option<ClientId>,
+        view: watch::Receiver<CallView>,
+        commands: mpsc::Sender<CallCommand>,
+    ) {
+        self.calls.insert(id, Entry { client, view, commands });
+    }
+
+    /// Whether `client` may see the call (another tenant's call is as good
+    /// as unknown: 404, not 403, so ids cannot be probed).
+    pub fn belongs_to(&self, id: &CallId, client: &ClientId) -> bool {
+        self.calls.get(id).is_some_and(|e| e.client.as_ref().is_none_or(|c| c == client))
     }
 
     pub fn view(&self, id: &CallId) -> Option<CallView> {
@@ -119,8 +133,17 @@ mod tests {
         let id = CallId::new();
         let (vt, vr) = watch::channel(CallView::new(id, "+1555".into(), "t".into()));
         let (ct, cr) = mpsc::channel(1);
-        r.insert(id, vr, ct);
+        r.insert(id, Some(ClientId("acme".into())), vr, ct);
         (id, vt, cr)
+    }
+
+    #[test]
+    fn a_call_belongs_to_the_client_that_placed_it() {
+        let r = CallRegistry::new(Duration::from_secs(3600), 10);
+        let (id, _view, _cmds) = add(&r);
+        assert!(r.belongs_to(&id, &ClientId("acme".into())));
+        assert!(!r.belongs_to(&id, &ClientId("globex".into())), "another tenant's call is unknown to it");
+        assert!(!r.belongs_to(&CallId::new(), &ClientId("acme".into())));
     }
 
     #[test]
