@@ -10,6 +10,7 @@ pub mod api;
 pub mod auth;
 pub mod call;
 pub mod campaign;
+pub mod clicktocall;
 pub mod config;
 pub mod daemon;
 pub mod dialplan;

@@ -94,6 +94,7 @@ fn sans_io_cores_do_no_io_and_read_no_clock() {
         "leads/page.rs",
         "agents/ring.rs",
         "agents/roster.rs",
+        "clicktocall/signature.rs",
     ]
     .iter()
     .map(|p| src().join(p))

@@ -3,9 +3,11 @@
 //! (`sign::verify`, used by receivers and the tests). Any input must give
 //! an answer, never a panic; an accepted reply has STATUS exactly "OK"; a
 //! signature made by `sign::signature` always verifies and a changed body
-//! never does.
+//! never does. The same holds for click-to-call request signatures
+//! (`clicktocall::signature`).
 #![no_main]
 
+use dialerd::clicktocall::signature as request;
 use dialerd::events::screenpop::parse_reply;
 use dialerd::events::sign::{signature, verify};
 use libfuzzer_sys::fuzz_target;
@@ -30,4 +32,9 @@ fuzz_target!(|data: &[u8]| {
     let mut changed = body.to_vec();
     changed.push(b'x');
     assert!(!verify(b"secret", &sig, &changed, t, 0));
+    let _ = request::verify(b"secret", Some(&header), body, 1_700_000_000, 300);
+    let nonce = "fuzz-nonce-0123456789";
+    let h = request::sign(b"secret", t, nonce, body);
+    assert!(request::verify(b"secret", Some(&h), body, t, 0).is_ok());
+    assert!(request::verify(b"secret", Some(&h), &changed, t, 0).is_err());
 });

@@ -473,6 +473,10 @@ pub trait Store: Send + Sync {
     async fn groups(&self) -> StoreResult<Vec<AgentGroupRow>>;
     async fn group_delete(&self, client: &ClientId, id: &str) -> StoreResult<bool>;
 
+    /// Records a click-to-call nonce of `site`; false when it was already
+    /// used (a replay). Expired nonces are purged on the way.
+    async fn nonce_use(&self, site: &str, nonce: &str, expires_at: i64, now: i64) -> StoreResult<bool>;
+
     // Lead qualification.
     /// Creates or replaces a service (lead services come from the config).
     async fn put_service(&self, s: &ServiceRow) -> StoreResult<()>;

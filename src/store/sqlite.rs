@@ -331,6 +331,18 @@ impl Store for SqliteStore {
     async fn group_delete(&self, client: &ClientId, id: &str) -> StoreResult<bool> {
         agents::delete(&self.pool, "agent_groups", client, id).await
     }
+    async fn nonce_use(&self, site: &str, nonce: &str, expires_at: i64, now: i64) -> StoreResult<bool> {
+        sqlx::query("DELETE FROM click_nonces WHERE expires_at < ?").bind(now).execute(&self.pool).await?;
+        let r = sqlx::query(
+            "INSERT INTO click_nonces (site, nonce, expires_at) VALUES (?, ?, ?) ON CONFLICT (site, nonce) DO NOTHING",
+        )
+        .bind(site)
+        .bind(nonce)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
     async fn put_service(&self, s: &ServiceRow) -> StoreResult<()> {
         people::put_service(&self.pool, s).await
     }
@@ -412,5 +424,26 @@ impl Store for SqliteStore {
     }
     async fn message_failed(&self, id: i64, error: &str) -> StoreResult<()> {
         leads::mark(&self.pool, id, "failed", None, Some(error), None).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_nonce_is_accepted_once_even_after_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let s = SqliteStore::open(&path).await.unwrap();
+        assert!(s.nonce_use("shop", "n0nce-0123456789abcdef", 2_000, 1_000).await.unwrap());
+        assert!(!s.nonce_use("shop", "n0nce-0123456789abcdef", 2_000, 1_500).await.unwrap(), "a replay");
+        assert!(s.nonce_use("other-site", "n0nce-0123456789abcdef", 2_000, 1_500).await.unwrap(), "per site");
+        s.close().await;
+        let s = SqliteStore::open(&path).await.unwrap();
+        assert!(!s.nonce_use("shop", "n0nce-0123456789abcdef", 2_000, 1_900).await.unwrap(), "remembered");
+        // Past its window the row is purged: the signature's time check
+        // refuses such a request before the nonce is looked at.
+        assert!(s.nonce_use("shop", "n0nce-0123456789abcdef", 5_000, 2_001).await.unwrap());
     }
 }

@@ -1,0 +1,7 @@
+//! Click to call (issue 7, seed 000): a website's backend asks dialerd to
+//! connect a visitor with the brand's agents. Nobody may use dialerd to
+//! phone strangers, so every request is signed by the site
+//! (`signature.rs`, sans-IO) and each nonce is accepted once (the store
+//! remembers nonces for the tolerance window, across restarts).
+
+pub mod signature;
