@@ -86,6 +86,13 @@ fn group_view(g: Group) -> GroupView {
     }
 }
 
+fn check_id(id: &str) -> Result<(), ApiError> {
+    match crate::ids::valid_name(id) {
+        true => Ok(()),
+        false => Err(ApiError::field("id", "1 to 64 letters, digits, '-', '_' or '.'")),
+    }
+}
+
 fn not_found(what: &str, id: &str) -> ApiError {
     ApiError::NotFound { field: "id", what: format!("{what} {id:?}") }
 }
@@ -114,12 +121,8 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<AgentView>), ApiError> {
     p.require(Permission::Manage)?;
     let c = p.client.0.clone();
-    if !crate::ids::valid_name(&req.id) {
-        return Err(ApiError::field("id", "1 to 64 letters, digits, '-', '_' or '.'"));
-    }
-    let ext_ok = (1..=32).contains(&req.extension.len())
-        && req.extension.chars().all(|ch| ch.is_ascii_alphanumeric() || "*#+._-".contains(ch));
-    if !ext_ok {
+    check_id(&req.id)?;
+    if !crate::config::valid_extension(&req.extension) {
         return Err(ApiError::field("extension", "1 to 32 of: letters, digits, * # + . _ -"));
     }
     if let Some(u) = &req.uri
@@ -214,9 +217,7 @@ pub async fn create_group(
 ) -> Result<(StatusCode, Json<GroupView>), ApiError> {
     p.require(Permission::Manage)?;
     let c = p.client.0.clone();
-    if !crate::ids::valid_name(&req.id) {
-        return Err(ApiError::field("id", "1 to 64 letters, digits, '-', '_' or '.'"));
-    }
+    check_id(&req.id)?;
     if req.agents.is_empty() {
         return Err(ApiError::field("agents", "name at least one agent"));
     }

@@ -131,7 +131,7 @@ fn read_filter(table: &Map<String, Value>, key: String, problems: &mut Vec<Probl
 }
 
 /// 1 to 32 of `A-Za-z0-9*#+._-`.
-fn valid_extension(s: &str) -> bool {
+pub(crate) fn valid_extension(s: &str) -> bool {
     (1..=32).contains(&s.len())
         && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '*' | '#' | '+' | '.' | '_' | '-'))
 }

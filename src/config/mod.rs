@@ -11,6 +11,7 @@ mod lead_policy;
 pub mod leads;
 pub use leads::LeadApiConfig;
 mod api_keys;
+pub(crate) use agents::valid_extension;
 pub use agents::{AgentConfig, PopFilter};
 mod webhooks;
 pub use webhooks::{EventsConfig, WebhookConfig};
