@@ -194,6 +194,7 @@ fn the_openapi_document_matches_the_routes() {
         ("POST", "/v1/agent-groups"),
         ("POST", "/v1/agents"),
         ("POST", "/v1/calls"),
+        ("POST", "/v1/calls/{id}/bridge"),
         ("POST", "/v1/campaigns"),
         ("POST", "/v1/campaigns/{id}/pause"),
         ("POST", "/v1/campaigns/{id}/play"),

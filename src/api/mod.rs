@@ -3,6 +3,7 @@
 //! route cannot exist without being documented.
 
 pub mod agents;
+pub mod bridges;
 pub mod calls;
 pub mod campaigns;
 pub mod dialplans;
@@ -165,6 +166,7 @@ pub fn router(app: Arc<App>) -> Router {
     let protected = OpenApiRouter::new()
         .routes(routes!(calls::create_call, calls::list_calls))
         .routes(routes!(calls::get_call, calls::delete_call))
+        .routes(routes!(bridges::bridge))
         .routes(routes!(dialplans::list))
         .routes(routes!(dialplans::reload))
         .routes(routes!(session::logout))

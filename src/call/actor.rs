@@ -2,6 +2,9 @@
 //! (the SIP dialog handle), its RTP socket and media session, and the view
 //! the API reads. Everything else talks to it through its command channel.
 
+mod bridged;
+
+use super::bridge::Bridge;
 use super::machine::{Action, CallMachine, Event, Plan};
 use super::outcome::Outcome;
 use super::registry::{CallCommand, CallRegistry};
@@ -83,6 +86,9 @@ struct Actor {
     origin: Origin,
     /// Sequence number of the call's last published event.
     seq: std::cell::Cell<u64>,
+    /// What the answer settled (a bridge's relay needs it).
+    negotiated: Option<sdp::Negotiated>,
+    bridge: Option<Bridge>,
 }
 
 fn now() -> Instant {
@@ -122,6 +128,8 @@ pub async fn run(
         outcome: None,
         origin: spec.origin,
         seq: std::cell::Cell::new(0),
+        negotiated: None,
+        bridge: None,
     };
     m::call_created();
     if a.admitted.is_none() && !a.wait_for_capacity(&mut commands).await {
@@ -187,7 +195,7 @@ impl Actor {
                 .flatten()
                 .min()
                 .map(tokio::time::Instant::from_std);
-            let media_on = self.media.is_some();
+            let media_on = self.media.is_some() || self.bridged();
             tokio::select! {
                 ev = recv_leg(&mut self.leg) => {
                     // A leg that went away without a word has ended; stop
@@ -200,12 +208,19 @@ impl Actor {
                     self.machine.handle_leg(now(), ev);
                 }
                 r = recv_rtp(&self.rtp, &mut buf), if media_on => {
-                    if let (Ok(n), Some(media)) = (r, self.media.as_mut()) {
-                        media.handle_rtp(now(), &buf[..n]);
+                    if let Ok(n) = r {
+                        match self.media.as_mut() {
+                            Some(media) => media.handle_rtp(now(), &buf[..n]),
+                            None => self.forward_rtp(&buf[..n]),
+                        }
                     }
                 }
+                msg = bridged::recv_bridge(&mut self.bridge) => self.on_bridge_msg(msg).await,
                 Some(cmd) = commands.recv() => match cmd {
                     CallCommand::Hangup => self.machine.hangup(now()),
+                    CallCommand::Bridge(end, reply) => {
+                        let _ = reply.send(self.accept_bridge(end));
+                    }
                 },
                 _ = self.deps.shutdown.cancelled(), if !shutdown_seen => {
                     shutdown_seen = true;
@@ -255,7 +270,10 @@ impl Actor {
                 Action::Dial { user } => self.dial(user).await,
                 Action::Cancel => self.command(LegCommand::Cancel),
                 Action::Bye { reason } => self.command(LegCommand::Bye { reason }),
-                Action::StartMedia(n) => self.media = Some(MediaSession::new(&n, self.deps.idle, seed(), now())),
+                Action::StartMedia(n) => {
+                    self.media = Some(MediaSession::new(&n, self.deps.idle, seed(), now()));
+                    self.negotiated = Some(n);
+                }
                 Action::ListenEarly(n) => {
                     if self.media.is_none() {
                         self.media = Some(MediaSession::listen_only(&n, seed(), now()));
@@ -391,6 +409,8 @@ impl Actor {
     }
 
     fn finish(mut self) {
+        // The bridge's last figures stay readable on the ended call.
+        self.show_bridge();
         let o = self.outcome.take().unwrap_or_else(|| Outcome {
             disposition: super::outcome::Disposition::Failed,
             cause: super::outcome::Cause::TransportError,

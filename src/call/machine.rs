@@ -292,6 +292,11 @@ impl CallMachine {
         self.end_by(now, CancelWhy::Api, Cause::ApiHangup, HangupBy::Local);
     }
 
+    /// The call this one was bridged to ended: so does this one.
+    pub fn bridged_call_ended(&mut self, now: Instant) {
+        self.end_by(now, CancelWhy::Api, Cause::BridgedCallEnded, HangupBy::Local);
+    }
+
     /// Ordered shutdown: like a hangup, attributed to the system.
     pub fn shutdown(&mut self, now: Instant) {
         self.end_by(now, CancelWhy::Shutdown, Cause::Shutdown, HangupBy::System);

@@ -2,6 +2,7 @@
 //! one call's leg, RTP socket and view; the registry the API reads.
 
 pub mod actor;
+pub mod bridge;
 pub mod log;
 pub mod machine;
 pub mod outcome;

@@ -75,6 +75,8 @@ pub enum Cause {
     TransportError,
     MediaError,
     QueueTimeout,
+    /// The call it was bridged to ended (either leg ends the other).
+    BridgedCallEnded,
 }
 
 impl Cause {
@@ -91,6 +93,7 @@ impl Cause {
             Cause::TransportError => "transport_error",
             Cause::MediaError => "media_error",
             Cause::QueueTimeout => "queue_timeout",
+            Cause::BridgedCallEnded => "bridged_call_ended",
         }
     }
 }

@@ -10,9 +10,12 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum CallCommand {
     Hangup,
+    /// Join this answered call to another (`call::bridge`); the reply says
+    /// whether this call could take part.
+    Bridge(super::bridge::BridgeEnd, tokio::sync::oneshot::Sender<Result<(), &'static str>>),
 }
 
 struct Entry {
@@ -91,6 +94,18 @@ impl CallRegistry {
         }
     }
 
+    /// Hands one end of a bridge to the call's actor.
+    pub fn bridge(
+        &self,
+        id: &CallId,
+        end: super::bridge::BridgeEnd,
+    ) -> Result<tokio::sync::oneshot::Receiver<Result<(), &'static str>>, HangupError> {
+        let entry = self.calls.get(id).ok_or(HangupError::NotFound)?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        entry.commands.try_send(CallCommand::Bridge(end, tx)).map_err(|_| HangupError::AlreadyEnded)?;
+        Ok(rx)
+    }
+
     /// Called by the actor when its call ended; starts the retention clock.
     pub fn ended(&self, id: CallId, now: Instant) {
         let mut ended = self.ended.lock().unwrap();
@@ -152,7 +167,7 @@ mod tests {
         let (id, view, mut cmds) = add(&r);
         assert_eq!(r.hangup(&id), Ok(()));
         assert_eq!(r.hangup(&id), Ok(()), "a second request while one is queued is fine");
-        assert_eq!(cmds.try_recv(), Ok(CallCommand::Hangup));
+        assert!(matches!(cmds.try_recv(), Ok(CallCommand::Hangup)));
         view.send_modify(|v| v.state = CallState::Ended);
         assert_eq!(r.hangup(&id), Err(HangupError::AlreadyEnded));
         assert_eq!(r.hangup(&CallId::new()), Err(HangupError::NotFound));

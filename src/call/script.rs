@@ -88,6 +88,18 @@ impl CallMachine {
         }
     }
 
+    /// The call is joined to another (`bridge.rs`): its flow stops, the
+    /// other call's audio replaces ours, and the call stays up until
+    /// either side hangs up or the maximum duration. Only an answered call
+    /// can be bridged.
+    pub fn bridge(&mut self) -> bool {
+        if !matches!(self.phase, Phase::Answered) {
+            return false;
+        }
+        self.flow = None;
+        true
+    }
+
     pub fn flow_view(&self) -> Option<FlowView> {
         self.flow.as_ref().map(FlowRun::view)
     }

@@ -61,6 +61,9 @@ pub struct CallView {
     /// Why the screen pop got no usable answer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub crm_error: Option<String>,
+    /// The call this one is bridged to, and what the bridge relayed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bridge: Option<super::bridge::BridgeView>,
 }
 
 impl CallView {
@@ -83,6 +86,7 @@ impl CallView {
             flow: None,
             crm: None,
             crm_error: None,
+            bridge: None,
         }
     }
 

@@ -401,6 +401,11 @@ impl Sipp {
     /// A UAS whose scenario has placeholders (`@DIGIT@`, `@AUDIO@`...)
     /// replaced first.
     pub fn uas_templated(scenario_file: &str, replacements: &[(&str, &str)]) -> Sipp {
+        Self::uas_templated_with(scenario_file, replacements, &[])
+    }
+
+    /// `uas_templated` with extra SIPp arguments (`-rtp_echo`...).
+    pub fn uas_templated_with(scenario_file: &str, replacements: &[(&str, &str)], extra: &[&str]) -> Sipp {
         let mut text = std::fs::read_to_string(scenario(scenario_file)).unwrap();
         for (from, to) in replacements {
             text = text.replace(from, to);
@@ -408,7 +413,7 @@ impl Sipp {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(scenario_file);
         std::fs::write(&path, text).unwrap();
-        let mut sipp = Self::spawn(path.to_str().unwrap(), 1, "127.0.0.1", &[]);
+        let mut sipp = Self::spawn(path.to_str().unwrap(), 1, "127.0.0.1", extra);
         sipp._scenario_dir = Some(dir);
         sipp
     }

@@ -1,0 +1,68 @@
+//! Bridging two answered calls (B2BUA, issue 7) against SIPp: an agent
+//! that answers PCMA and talks (sip-tester's g711a.pcap), a customer that
+//! answers PCMU, echoes what it hears (`-rtp_echo`) and hangs up. RTP is
+//! counted at dialerd (SIPp counts none): both directions relayed and
+//! transcoded; the customer's BYE ends the agent's call.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+use std::time::Duration;
+
+const HOLD: &str = r#"
+description = "Answer and hold the line (until bridged or hung up)"
+start = "hold"
+[nodes.hold]
+kind = "pause"
+seconds = 30
+next = "done"
+[nodes.done]
+kind = "hangup"
+"#;
+
+#[test]
+fn two_calls_bridged_with_transcoding_and_one_hang_up_ends_both() {
+    let agent = Sipp::uas_templated("bridge_agent.xml", &[("@TALK_AFTER@", "800")]);
+    let customer = Sipp::uas_templated_with("bridge_customer.xml", &[("@HOLD@", "4000")], &["-rtp_echo"]);
+    let tail = format!("[[trunks]]\nname = \"customers\"\naddress = \"127.0.0.1:{}\"\n", customer.port);
+    let opts = Opts { tail, dialplans: vec![("hold.toml".into(), HOLD.into())], ..Default::default() };
+    let d = Daemon::start(agent.port, opts);
+    let a = d.call(call_body(json!({"to": "201", "dialplan": "hold"})));
+    let b = d.call(call_body(json!({"to": "+15551234567", "trunk": "customers", "dialplan": "hold"})));
+    d.wait_state(&a, "answered", Duration::from_secs(10));
+    d.wait_state(&b, "answered", Duration::from_secs(10));
+
+    // Refusals first: itself, an unknown call.
+    let (s, v) = d.api("POST", &format!("/v1/calls/{a}/bridge"), Some(&json!({"with": a})));
+    assert_eq!((s, v["error"]["field"].as_str()), (400, Some("with")), "{v}");
+    let (s, _) =
+        d.api("POST", &format!("/v1/calls/{a}/bridge"), Some(&json!({"with": "01937a6e-5b9c-7c1e-9a0e-3f1b2c4d5e6f"})));
+    assert_eq!(s, 404);
+
+    let (s, v) = d.api("POST", &format!("/v1/calls/{a}/bridge"), Some(&json!({"with": b})));
+    assert_eq!(s, 200, "{v}");
+    let (s, _) = d.api("POST", &format!("/v1/calls/{b}/bridge"), Some(&json!({"with": a})));
+    assert_eq!(s, 409, "already bridged");
+
+    // The customer hangs up 4 s after answering; the agent's call follows.
+    let vb = d.wait_ended(&b, Duration::from_secs(20));
+    let va = d.wait_ended(&a, Duration::from_secs(10));
+    assert_eq!(vb["hangup_by"], "remote", "{vb}");
+    assert_eq!(va["hangup_by"], "local", "dialerd hung up the agent: {va}");
+    assert_eq!(hangup_cause(&va), "bridged_call_ended", "{va}");
+    assert_eq!(va["bridge"]["with"], b.as_str());
+    // Agent → customer: the agent's PCMA, transcoded to PCMU.
+    let fa = va["bridge"]["forwarded"].as_u64().unwrap();
+    let to_customer = &vb["bridge"];
+    assert!(fa > 20, "the agent's audio reached the bridge: {va}");
+    assert!(to_customer["relayed"].as_u64().unwrap() > 20, "{vb}");
+    assert_eq!(to_customer["relayed"], to_customer["transcoded"], "every packet transcoded: {vb}");
+    // Customer → agent: the echo came back and was relayed, transcoded.
+    assert!(vb["bridge"]["forwarded"].as_u64().unwrap() > 20, "the customer's echo reached the bridge: {vb}");
+    assert!(va["bridge"]["relayed"].as_u64().unwrap() > 20, "{va}");
+    assert_eq!(va["bridge"]["relayed"], va["bridge"]["transcoded"]);
+    // Flows stopped at the bridge: neither call ran on to its hangup node.
+    assert_sipp(&agent.wait(Duration::from_secs(10)), 1);
+    assert_sipp(&customer.wait(Duration::from_secs(10)), 1);
+}
