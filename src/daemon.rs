@@ -160,6 +160,7 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
     .await
     .map_err(|e| DaemonError::Store(db_path.clone(), e))?;
     let calls_stop = CancellationToken::new();
+    let (transfers_tx, transfers_rx) = tokio::sync::mpsc::channel(crate::call::transfer::DEPTH);
     let registry = Arc::new(CallRegistry::new(cfg.calls.retention, cfg.calls.retain_max));
     let deps = Arc::new(CallDeps {
         legs: Arc::new(sip.clone()),
@@ -171,6 +172,8 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
         queue_timeout: cfg.calls.queue_timeout,
         shutdown: calls_stop.clone(),
         events: events.clone(),
+        transfers: Some(transfers_tx),
+        transfer_no_answer: cfg.calls.no_answer_timeout,
     });
     let draining = CancellationToken::new();
     let log_stop = CancellationToken::new();
@@ -178,6 +181,7 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
     let call_log = CallLog::start(store.clone(), log_stop.clone(), &log_tasks);
     let campaigns_stop = CancellationToken::new();
     let placer = Placer { cfg: cfg.clone(), deps: deps.clone(), admission: admission.clone(), tasks: calls.clone() };
+    infra.spawn(crate::call::transfer::run(placer.clone(), transfers_rx, calls_stop.clone()));
     let campaign_deps = Arc::new(CampaignDeps {
         store: store.clone(),
         placer: placer.clone(),

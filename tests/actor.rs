@@ -59,6 +59,8 @@ async fn deps() -> (Arc<CallDeps>, mpsc::UnboundedReceiver<FarEnd>) {
         queue_timeout: Duration::from_secs(30),
         shutdown: CancellationToken::new(),
         events: dialerd::events::EventBus::new(1024),
+        transfers: None,
+        transfer_no_answer: Duration::from_secs(30),
     };
     (Arc::new(deps), rx)
 }

@@ -66,3 +66,59 @@ fn two_calls_bridged_with_transcoding_and_one_hang_up_ends_both() {
     assert_sipp(&agent.wait(Duration::from_secs(10)), 1);
     assert_sipp(&customer.wait(Duration::from_secs(10)), 1);
 }
+
+const XFER: &str = r#"
+description = "Transfer the answered call to an agent's phone"
+start = "xfer"
+[nodes.xfer]
+kind = "transfer"
+to = "sip:201@127.0.0.1:@AGENT@"
+on_fail = "failed"
+[nodes.failed]
+kind = "outcome"
+outcome = "transfer_failed"
+"#;
+
+#[test]
+fn the_dialplan_transfer_node_bridges_to_a_sip_uri_or_takes_on_fail() {
+    let agent = Sipp::uas_templated("bridge_agent.xml", &[("@TALK_AFTER@", "300")]);
+    let customer = Sipp::uas_templated_with("bridge_customer.xml", &[("@HOLD@", "3000")], &["-rtp_echo"]);
+    let busy = Sipp::uas("busy.xml", 1);
+    // The agent's URI names its PBX trunk's address: the transfer goes there.
+    let tail = format!(
+        "[[trunks]]\nname = \"customers\"\naddress = \"127.0.0.1:{}\"\n[[trunks]]\nname = \"pbx2\"\naddress = \"127.0.0.1:{}\"\n",
+        customer.port, busy.port
+    );
+    let flows = vec![
+        ("xfer.toml".to_string(), XFER.replace("@AGENT@", &agent.port.to_string())),
+        ("xfer-busy.toml".to_string(), XFER.replace("@AGENT@", &busy.port.to_string())),
+    ];
+    let d = Daemon::start(agent.port, Opts { tail, dialplans: flows, ..Default::default() });
+    let c = d.call(call_body(json!({"trunk": "customers", "dialplan": "xfer"})));
+    let vc = d.wait_ended(&c, Duration::from_secs(20));
+    assert_eq!(vc["hangup_by"], "remote", "the customer hung up after talking: {vc}");
+    let agent_call = vc["bridge"]["with"].as_str().unwrap_or_else(|| panic!("bridged: {vc}")).to_string();
+    assert!(vc["bridge"]["relayed"].as_u64().unwrap() > 10, "the agent's audio reached the customer: {vc}");
+    let va = d.wait_ended(&agent_call, Duration::from_secs(10));
+    assert_eq!(va["to"], format!("sip:201@127.0.0.1:{}", agent.port));
+    assert_eq!(hangup_cause(&va), "bridged_call_ended", "{va}");
+    assert!(va["bridge"]["relayed"].as_u64().unwrap() > 10, "the customer's echo reached the agent: {va}");
+    assert_sipp(&agent.wait(Duration::from_secs(10)), 1);
+    assert_sipp(&customer.wait(Duration::from_secs(10)), 1);
+
+    // A busy target: the node's on_fail runs and the flow ends the call.
+    let quiet = Sipp::uas("answer_wait_bye.xml", 1);
+    drop(d);
+    let tail = format!(
+        "[[trunks]]\nname = \"customers\"\naddress = \"127.0.0.1:{}\"\n[[trunks]]\nname = \"pbx2\"\naddress = \"127.0.0.1:{}\"\n",
+        quiet.port, busy.port
+    );
+    let flows = vec![("xfer-busy.toml".to_string(), XFER.replace("@AGENT@", &busy.port.to_string()))];
+    let d = Daemon::start(free_udp_port(), Opts { tail, dialplans: flows, ..Default::default() });
+    let c = d.call(call_body(json!({"trunk": "customers", "dialplan": "xfer-busy"})));
+    let vc = d.wait_ended(&c, Duration::from_secs(20));
+    assert_eq!(vc["flow"]["outcome"], "transfer_failed", "{vc}");
+    assert!(vc.get("bridge").is_none_or(|b| b.is_null()), "{vc}");
+    assert_sipp(&busy.wait(Duration::from_secs(10)), 1);
+    assert_sipp(&quiet.wait(Duration::from_secs(10)), 1);
+}

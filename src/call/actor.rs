@@ -38,6 +38,10 @@ pub struct CallDeps {
     pub shutdown: CancellationToken,
     /// Every call event is published here (`call.*`, docs/events.md).
     pub events: EventBus,
+    /// Dialplan `transfer` nodes ask here (`call::transfer`).
+    pub transfers: Option<mpsc::Sender<super::transfer::TransferRequest>>,
+    /// How long a transfer target rings (`[calls] no_answer_timeout_s`).
+    pub transfer_no_answer: Duration,
 }
 
 /// Who a call is for: its events carry these ids.
@@ -221,6 +225,7 @@ impl Actor {
                     CallCommand::Bridge(end, reply) => {
                         let _ = reply.send(self.accept_bridge(end));
                     }
+                    CallCommand::TransferFailed(why) => self.machine.transfer_failed(now(), why),
                 },
                 _ = self.deps.shutdown.cancelled(), if !shutdown_seen => {
                     shutdown_seen = true;
@@ -313,11 +318,28 @@ impl Actor {
                     info!(trunk = %self.trunk.cfg.name, seconds = d.as_secs(), "trunk paused by 503 Retry-After");
                     self.trunk.pause(d);
                 }
+                Action::Transfer(uri) => self.transfer(uri),
                 Action::Event(e) => self.record(e),
                 Action::Finished(o) => self.outcome = Some(o),
             }
         }
         self.flush_rtp().await;
+    }
+
+    /// A `transfer` node: the transfer service places and bridges the
+    /// target, or tells us it failed.
+    fn transfer(&mut self, uri: String) {
+        let req = super::transfer::TransferRequest {
+            from: self.id,
+            origin: self.origin.clone(),
+            trunk: self.trunk.id,
+            uri,
+            no_answer_timeout: self.deps.transfer_no_answer,
+        };
+        let sent = self.deps.transfers.as_ref().is_some_and(|t| t.try_send(req).is_ok());
+        if !sent {
+            self.machine.transfer_failed(now(), "transfers are not available (queue full)".into());
+        }
     }
 
     /// POSTs the flow's body, with the call's id and number, off the actor's

@@ -12,4 +12,5 @@ pub mod prompts;
 pub mod registry;
 pub mod rtp;
 mod script;
+pub mod transfer;
 pub mod view;

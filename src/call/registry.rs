@@ -16,6 +16,8 @@ pub enum CallCommand {
     /// Join this answered call to another (`call::bridge`); the reply says
     /// whether this call could take part.
     Bridge(super::bridge::BridgeEnd, tokio::sync::oneshot::Sender<Result<(), &'static str>>),
+    /// The call a `transfer` node asked for could not be bridged.
+    TransferFailed(String),
 }
 
 struct Entry {
@@ -104,6 +106,13 @@ impl CallRegistry {
         let (tx, rx) = tokio::sync::oneshot::channel();
         entry.commands.try_send(CallCommand::Bridge(end, tx)).map_err(|_| HangupError::AlreadyEnded)?;
         Ok(rx)
+    }
+
+    /// Tells a call its transfer failed (ignored if it has ended).
+    pub fn transfer_failed(&self, id: &CallId, reason: String) {
+        if let Some(e) = self.calls.get(id) {
+            let _ = e.commands.try_send(CallCommand::TransferFailed(reason));
+        }
     }
 
     /// Called by the actor when its call ended; starts the retention clock.

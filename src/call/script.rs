@@ -6,7 +6,7 @@
 use super::machine::{CallMachine, CancelWhy, Phase, sit_disposition, sit_reason};
 use super::outcome::{Cause, Disposition, HangupBy, Outcome};
 use super::plan::{Action, Event};
-use crate::dialplan::{FlowAction, FlowInput, FlowRun, FlowView};
+use crate::dialplan::{FlowAction, FlowInput, FlowRun, FlowView, TransferTarget};
 use crate::media::amd::AmdVerdict;
 use crate::media::{MediaEvent, sdp};
 use std::time::Instant;
@@ -65,10 +65,10 @@ impl CallMachine {
                 FlowAction::Webhook { url, body, timeout } => {
                     self.actions.push_back(Action::Webhook { url, body, timeout })
                 }
-                // Bridging arrives with the click-to-call issue.
-                FlowAction::Transfer(_) => {
-                    flow.handle(now, FlowInput::TransferFailed("transfer is not available yet".into()))
-                }
+                FlowAction::Transfer(TransferTarget::Uri(uri)) => self.actions.push_back(Action::Transfer(uri)),
+                // Offering a call to a group (agents::ring) comes with click to call.
+                FlowAction::Transfer(TransferTarget::Group(_)) => flow
+                    .handle(now, FlowInput::TransferFailed("transfer to an agent group is not available yet".into())),
                 FlowAction::End => ended = true,
             }
         }
@@ -86,6 +86,15 @@ impl CallMachine {
         } else {
             Phase::Answered
         }
+    }
+
+    /// The `transfer` node's call failed: its `on_fail` runs.
+    pub fn transfer_failed(&mut self, now: Instant, reason: String) {
+        let phase = std::mem::replace(&mut self.phase, Phase::Ended);
+        self.phase = match phase {
+            Phase::Answered if self.flow.is_some() => self.feed(now, FlowInput::TransferFailed(reason)),
+            other => other,
+        };
     }
 
     /// The call is joined to another (`bridge.rs`): its flow stops, the

@@ -11,7 +11,7 @@
 
 mod check;
 pub mod interp;
-mod parse;
+pub mod parse;
 pub mod store;
 
 use crate::media::Prompt;

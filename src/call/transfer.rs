@@ -1,0 +1,129 @@
+//! The dialplan `transfer` node to a `sip:` URI (issue 7): place the
+//! target call, hold it answered, and bridge it to the call that asked
+//! (`call::bridge`). The asking call's actor sends a [`TransferRequest`];
+//! this service owns the placing (it holds the [`Placer`], which call
+//! actors cannot: the placer holds their dependencies). Failures go back
+//! to the asking call, whose node then takes `on_fail`.
+
+use super::actor::Origin;
+use super::place::{PlaceRequest, Placer};
+use super::view::CallState;
+use crate::config::OnCapacity;
+use crate::dialplan::Flow;
+use crate::ids::{CallId, TrunkId};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+/// Requests waiting for the service; a full queue fails the transfer.
+pub const DEPTH: usize = 256;
+
+#[derive(Debug)]
+pub struct TransferRequest {
+    pub from: CallId,
+    pub origin: Origin,
+    /// The asking call's trunk: the target goes through the trunk whose
+    /// address is the URI's host:port, else through this one.
+    pub trunk: TrunkId,
+    pub uri: String,
+    pub no_answer_timeout: Duration,
+}
+
+/// What the target call runs until it is bridged: silence, up to the
+/// longest pause a flow may take.
+const HOLD: &str = r#"
+description = "Hold a transfer target until it is bridged"
+start = "hold"
+[nodes.hold]
+kind = "pause"
+seconds = 600
+next = "done"
+[nodes.done]
+kind = "hangup"
+"#;
+
+pub fn hold_flow() -> Arc<Flow> {
+    let no_prompts = |p: &str| Err(format!("no prompt {p}"));
+    Arc::new(crate::dialplan::parse::parse("transfer-hold.toml", HOLD, &no_prompts).expect("the hold flow is valid"))
+}
+
+/// Until `stop` (the daemon's drain: no new calls); the placer's own
+/// dependencies keep the request channel open, so it never closes itself.
+pub async fn run(placer: Placer, mut rx: mpsc::Receiver<TransferRequest>, stop: CancellationToken) {
+    let hold = hold_flow();
+    loop {
+        let req = tokio::select! {
+            r = rx.recv() => match r { Some(r) => r, None => return },
+            _ = stop.cancelled() => return,
+        };
+        let placer = placer.clone();
+        let hold = hold.clone();
+        placer.tasks.clone().spawn(async move {
+            let from = req.from;
+            if let Err(why) = transfer(&placer, hold, req).await {
+                info!(call = %from, why, "transfer failed");
+                placer.deps.registry.transfer_failed(&from, why);
+            }
+        });
+    }
+}
+
+fn split(uri: &str) -> Result<(String, String), String> {
+    let rest = uri.strip_prefix("sip:").ok_or("not a sip: URI")?;
+    let (user, host) = rest.split_once('@').ok_or("the URI has no user@host")?;
+    Ok((user.to_string(), host.to_string()))
+}
+
+async fn transfer(placer: &Placer, hold: Arc<Flow>, req: TransferRequest) -> Result<(), String> {
+    let (user, host) = split(&req.uri)?;
+    let trunks = placer.admission.trunks();
+    let trunk =
+        trunks.iter().find(|t| t.uri_host() == host || t.target.to_string() == host).map_or(req.trunk, |t| t.id);
+    let grant =
+        placer.admit(trunk, OnCapacity::Reject).map_err(|r| format!("no capacity on the trunk: {}", r.reason()))?;
+    let to = CallId::new();
+    let placed = placer.spawn(
+        to,
+        PlaceRequest {
+            user,
+            host: Some(host),
+            to_text: req.uri.clone(),
+            trunk,
+            from_user: None,
+            from_display: None,
+            flow: hold,
+            vars: Default::default(),
+            no_answer_timeout: req.no_answer_timeout,
+            max_duration: placer.cfg.calls.max_duration,
+            on_capacity: OnCapacity::Reject,
+            origin: req.origin.clone(),
+        },
+        grant,
+    );
+    info!(call = %req.from, target = %to, "transfer: calling the target");
+    let mut view = placed.view;
+    let state = view
+        .wait_for(|v| matches!(v.state, CallState::Answered | CallState::Ended))
+        .await
+        .map(|v| v.state)
+        .unwrap_or(CallState::Ended);
+    if state != CallState::Answered {
+        let v = view.borrow().clone();
+        return Err(format!("the target did not answer ({})", v.disposition.map(|d| d.as_str()).unwrap_or("failed")));
+    }
+    let registry = &placer.deps.registry;
+    let (end_from, end_to) = super::bridge::pair(req.from, to);
+    let (Ok(a), Ok(b)) = (registry.bridge(&req.from, end_from), registry.bridge(&to, end_to)) else {
+        let _ = registry.hangup(&to);
+        return Err("a call ended before the bridge".into());
+    };
+    match (a.await, b.await) {
+        (Ok(Ok(())), Ok(Ok(()))) => Ok(()),
+        _ => {
+            let _ = registry.hangup(&to);
+            Err("the bridge could not be set up".into())
+        }
+    }
+}
