@@ -181,7 +181,6 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
     let call_log = CallLog::start(store.clone(), log_stop.clone(), &log_tasks);
     let campaigns_stop = CancellationToken::new();
     let placer = Placer { cfg: cfg.clone(), deps: deps.clone(), admission: admission.clone(), tasks: calls.clone() };
-    infra.spawn(crate::call::transfer::run(placer.clone(), transfers_rx, calls_stop.clone()));
     let campaign_deps = Arc::new(CampaignDeps {
         store: store.clone(),
         placer: placer.clone(),
@@ -216,6 +215,7 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
             .await
             .map_err(|e| DaemonError::Setup(format!("agents: {e}")))?,
     );
+    infra.spawn(crate::call::transfer::run(placer.clone(), directory.clone(), transfers_rx, calls_stop.clone()));
     let listener =
         tokio::net::TcpListener::bind(cfg.api.listen).await.map_err(|e| DaemonError::Http(cfg.api.listen, e))?;
     let http_addr = listener.local_addr().map_err(|e| DaemonError::Http(cfg.api.listen, e))?;

@@ -122,3 +122,44 @@ fn the_dialplan_transfer_node_bridges_to_a_sip_uri_or_takes_on_fail() {
     assert_sipp(&busy.wait(Duration::from_secs(10)), 1);
     assert_sipp(&quiet.wait(Duration::from_secs(10)), 1);
 }
+
+#[test]
+fn a_transfer_to_a_ring_all_group_bridges_the_agent_who_answers_and_cancels_the_others() {
+    let a1 = Sipp::uas("no_answer.xml", 1);
+    let a2 = Sipp::uas_templated("bridge_agent.xml", &[("@TALK_AFTER@", "300")]);
+    let a3 = Sipp::uas("no_answer.xml", 1);
+    let customer = Sipp::uas_templated_with("bridge_customer.xml", &[("@HOLD@", "3000")], &["-rtp_echo"]);
+    let mut tail = format!("[[trunks]]\nname = \"customers\"\naddress = \"127.0.0.1:{}\"\n", customer.port);
+    // Each agent's phone sits behind its own trunk (an extension of a PBX).
+    for (i, (name, sipp)) in [("dana", &a1), ("omer", &a2), ("lior", &a3)].iter().enumerate() {
+        tail += &format!(
+            "[[trunks]]\nname = \"pbx{i}\"\naddress = \"127.0.0.1:{p}\"\n[[agents]]\nid = \"{name}\"\nextension = \"20{i}\"\n\
+             uri = \"sip:20{i}@127.0.0.1:{p}\"\n",
+            p = sipp.port
+        );
+    }
+    tail += "[[agent_groups]]\nid = \"sales\"\nagents = [\"dana\", \"omer\", \"lior\"]\nstrategy = \"ring_all\"\nring_timeout_s = 10\n";
+    let flow = XFER.replace("sip:201@127.0.0.1:@AGENT@", "group:sales");
+    let opts = Opts { tail, dialplans: vec![("to-sales.toml".into(), flow)], ..Default::default() };
+    let d = Daemon::start(free_udp_port(), opts);
+    let c = d.call(call_body(json!({"trunk": "customers", "dialplan": "to-sales"})));
+    let vc = d.wait_ended(&c, Duration::from_secs(20));
+    let agent_call = vc["bridge"]["with"].as_str().unwrap_or_else(|| panic!("bridged: {vc}")).to_string();
+    let va = d.wait_ended(&agent_call, Duration::from_secs(10));
+    assert_eq!(va["to"], format!("sip:201@127.0.0.1:{}", a2.port), "omer answered: {va}");
+    assert!(vc["bridge"]["relayed"].as_u64().unwrap() > 10, "{vc}");
+    // The other two were rung and cancelled when omer answered.
+    assert_sipp(&a1.wait(Duration::from_secs(10)), 1);
+    assert_sipp(&a3.wait(Duration::from_secs(10)), 1);
+    assert_sipp(&a2.wait(Duration::from_secs(10)), 1);
+    assert_sipp(&customer.wait(Duration::from_secs(10)), 1);
+    let (s, stats) = d.get("/v1/agent-groups/sales/stats");
+    assert_eq!(s, 200);
+    let t = &stats["totals"];
+    assert_eq!(
+        (t["offered"].as_u64(), t["answered"].as_u64(), t["missed"].as_u64()),
+        (Some(3), Some(1), Some(2)),
+        "{stats}"
+    );
+    assert!(t["aht_s"].as_f64().unwrap() > 1.0, "omer's talk time is counted: {stats}");
+}

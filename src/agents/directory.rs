@@ -85,6 +85,8 @@ struct Inner {
     agents: Vec<Agent>,
     groups: Vec<Group>,
     roster: Roster,
+    /// Round-robin position per (client, group).
+    cursors: std::collections::HashMap<(String, String), usize>,
 }
 
 pub struct Directory {
@@ -127,7 +129,7 @@ impl Directory {
             groups.push(group_of_row(&g)?);
         }
         let roster = Roster::new(agents.iter().map(|a| key(&a.client, &a.id)), now);
-        Ok(Directory { inner: Mutex::new(Inner { agents, groups, roster }) })
+        Ok(Directory { inner: Mutex::new(Inner { agents, groups, roster, cursors: Default::default() }) })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -179,6 +181,44 @@ impl Directory {
     /// Groups of `client` an agent belongs to.
     pub fn groups_of(&self, client: &str, agent: &str) -> Vec<String> {
         self.groups(client).into_iter().filter(|g| g.agents.iter().any(|a| a == agent)).map(|g| g.id).collect()
+    }
+
+    /// A group's members that may be offered a call now, as roster keys
+    /// (`client/id`, see [`Directory::agent_of`]), with the group's steps
+    /// and round-robin cursor.
+    pub fn offer(&self, client: &str, group: &str) -> Option<(Vec<super::ring::Candidate>, Vec<Step>, usize)> {
+        let g = self.lock();
+        let grp = g.groups.iter().find(|x| x.client == client && x.id == group)?;
+        let keys: Vec<AgentId> = grp.agents.iter().map(|a| key(client, a)).collect();
+        let cursor = g.cursors.get(&(client.to_string(), group.to_string())).copied().unwrap_or(0);
+        Some((g.roster.candidates(&keys), grp.steps.clone(), cursor))
+    }
+
+    pub fn set_cursor(&self, client: &str, group: &str, cursor: usize) {
+        self.lock().cursors.insert((client.to_string(), group.to_string()), cursor);
+    }
+
+    /// The agent behind a roster key.
+    pub fn agent_of(&self, k: &AgentId) -> Option<Agent> {
+        let (client, id) = k.0.split_once('/')?;
+        self.lock().agents.iter().find(|a| a.client == client && a.id == id).cloned()
+    }
+
+    /// Roster updates from a group offer (keys as [`Directory::offer`] gave).
+    pub fn offered(&self, k: &AgentId) {
+        let _ = self.lock().roster.offered(k);
+    }
+
+    pub fn missed(&self, k: &AgentId) {
+        let _ = self.lock().roster.missed(k);
+    }
+
+    pub fn answered(&self, k: &AgentId, rang: Duration, now: Instant) {
+        let _ = self.lock().roster.answered(k, rang, now);
+    }
+
+    pub fn call_ended(&self, k: &AgentId, talked: Duration, now: Instant) {
+        let _ = self.lock().roster.call_ended(k, talked, now);
     }
 
     /// The group's figures and each member's.

@@ -318,7 +318,7 @@ impl Actor {
                     info!(trunk = %self.trunk.cfg.name, seconds = d.as_secs(), "trunk paused by 503 Retry-After");
                     self.trunk.pause(d);
                 }
-                Action::Transfer(uri) => self.transfer(uri),
+                Action::Transfer(t) => self.transfer(t),
                 Action::Event(e) => self.record(e),
                 Action::Finished(o) => self.outcome = Some(o),
             }
@@ -328,12 +328,12 @@ impl Actor {
 
     /// A `transfer` node: the transfer service places and bridges the
     /// target, or tells us it failed.
-    fn transfer(&mut self, uri: String) {
+    fn transfer(&mut self, target: crate::dialplan::TransferTarget) {
         let req = super::transfer::TransferRequest {
             from: self.id,
             origin: self.origin.clone(),
             trunk: self.trunk.id,
-            uri,
+            target,
             no_answer_timeout: self.deps.transfer_no_answer,
         };
         let sent = self.deps.transfers.as_ref().is_some_and(|t| t.try_send(req).is_ok());

@@ -93,9 +93,9 @@ pub enum Action {
     StopMedia,
     /// A 503 with Retry-After: stop sending calls to this trunk for a while.
     PauseTrunk(Duration),
-    /// The flow's `transfer` node: call this `sip:` URI and bridge to it;
-    /// answer with `CallMachine::transfer_failed` when that fails.
-    Transfer(String),
+    /// The flow's `transfer` node: call the URI (or offer the call to the
+    /// group) and bridge; `CallMachine::transfer_failed` when that fails.
+    Transfer(crate::dialplan::TransferTarget),
     Event(Event),
     Finished(Outcome),
 }

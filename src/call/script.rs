@@ -6,7 +6,7 @@
 use super::machine::{CallMachine, CancelWhy, Phase, sit_disposition, sit_reason};
 use super::outcome::{Cause, Disposition, HangupBy, Outcome};
 use super::plan::{Action, Event};
-use crate::dialplan::{FlowAction, FlowInput, FlowRun, FlowView, TransferTarget};
+use crate::dialplan::{FlowAction, FlowInput, FlowRun, FlowView};
 use crate::media::amd::AmdVerdict;
 use crate::media::{MediaEvent, sdp};
 use std::time::Instant;
@@ -65,10 +65,7 @@ impl CallMachine {
                 FlowAction::Webhook { url, body, timeout } => {
                     self.actions.push_back(Action::Webhook { url, body, timeout })
                 }
-                FlowAction::Transfer(TransferTarget::Uri(uri)) => self.actions.push_back(Action::Transfer(uri)),
-                // Offering a call to a group (agents::ring) comes with click to call.
-                FlowAction::Transfer(TransferTarget::Group(_)) => flow
-                    .handle(now, FlowInput::TransferFailed("transfer to an agent group is not available yet".into())),
+                FlowAction::Transfer(target) => self.actions.push_back(Action::Transfer(target)),
                 FlowAction::End => ended = true,
             }
         }

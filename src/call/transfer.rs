@@ -1,19 +1,25 @@
-//! The dialplan `transfer` node to a `sip:` URI (issue 7): place the
-//! target call, hold it answered, and bridge it to the call that asked
+//! The dialplan `transfer` node (issue 7): to a `sip:` URI, place the
+//! target call, hold it answered, and bridge it to the call that asked; to
+//! `group:<id>`, offer it to the group's agents (`group.rs`) and bridge the
+//! first who answers
 //! (`call::bridge`). The asking call's actor sends a [`TransferRequest`];
 //! this service owns the placing (it holds the [`Placer`], which call
 //! actors cannot: the placer holds their dependencies). Failures go back
 //! to the asking call, whose node then takes `on_fail`.
 
+mod group;
+
 use super::actor::Origin;
 use super::place::{PlaceRequest, Placer};
-use super::view::CallState;
+use super::view::{CallState, CallView};
+use crate::agents::directory::Directory;
 use crate::config::OnCapacity;
 use crate::dialplan::Flow;
+use crate::dialplan::TransferTarget;
 use crate::ids::{CallId, TrunkId};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
@@ -27,7 +33,7 @@ pub struct TransferRequest {
     /// The asking call's trunk: the target goes through the trunk whose
     /// address is the URI's host:port, else through this one.
     pub trunk: TrunkId,
-    pub uri: String,
+    pub target: TransferTarget,
     pub no_answer_timeout: Duration,
 }
 
@@ -51,18 +57,26 @@ pub fn hold_flow() -> Arc<Flow> {
 
 /// Until `stop` (the daemon's drain: no new calls); the placer's own
 /// dependencies keep the request channel open, so it never closes itself.
-pub async fn run(placer: Placer, mut rx: mpsc::Receiver<TransferRequest>, stop: CancellationToken) {
+pub async fn run(
+    placer: Placer,
+    directory: Arc<Directory>,
+    mut rx: mpsc::Receiver<TransferRequest>,
+    stop: CancellationToken,
+) {
     let hold = hold_flow();
     loop {
         let req = tokio::select! {
             r = rx.recv() => match r { Some(r) => r, None => return },
             _ = stop.cancelled() => return,
         };
-        let placer = placer.clone();
-        let hold = hold.clone();
+        let (placer, directory, hold) = (placer.clone(), directory.clone(), hold.clone());
         placer.tasks.clone().spawn(async move {
             let from = req.from;
-            if let Err(why) = transfer(&placer, hold, req).await {
+            let result = match &req.target {
+                TransferTarget::Uri(uri) => to_uri(&placer, hold, &req, uri).await,
+                TransferTarget::Group(g) => group::offer(&placer, &directory, hold, &req, g).await,
+            };
+            if let Err(why) = result {
                 info!(call = %from, why, "transfer failed");
                 placer.deps.registry.transfer_failed(&from, why);
             }
@@ -76,8 +90,15 @@ fn split(uri: &str) -> Result<(String, String), String> {
     Ok((user.to_string(), host.to_string()))
 }
 
-async fn transfer(placer: &Placer, hold: Arc<Flow>, req: TransferRequest) -> Result<(), String> {
-    let (user, host) = split(&req.uri)?;
+/// Places a call to `uri` that holds the line once answered: through the
+/// trunk whose address is the URI's host:port, else the asking call's.
+fn place_held(
+    placer: &Placer,
+    hold: Arc<Flow>,
+    req: &TransferRequest,
+    uri: &str,
+) -> Result<(CallId, watch::Receiver<CallView>), String> {
+    let (user, host) = split(uri)?;
     let trunks = placer.admission.trunks();
     let trunk =
         trunks.iter().find(|t| t.uri_host() == host || t.target.to_string() == host).map_or(req.trunk, |t| t.id);
@@ -89,7 +110,7 @@ async fn transfer(placer: &Placer, hold: Arc<Flow>, req: TransferRequest) -> Res
         PlaceRequest {
             user,
             host: Some(host),
-            to_text: req.uri.clone(),
+            to_text: uri.to_string(),
             trunk,
             from_user: None,
             from_display: None,
@@ -102,8 +123,12 @@ async fn transfer(placer: &Placer, hold: Arc<Flow>, req: TransferRequest) -> Res
         },
         grant,
     );
-    info!(call = %req.from, target = %to, "transfer: calling the target");
-    let mut view = placed.view;
+    info!(call = %req.from, target = %to, "transfer: calling");
+    Ok((to, placed.view))
+}
+
+async fn to_uri(placer: &Placer, hold: Arc<Flow>, req: &TransferRequest, uri: &str) -> Result<(), String> {
+    let (to, mut view) = place_held(placer, hold, req, uri)?;
     let state = view
         .wait_for(|v| matches!(v.state, CallState::Answered | CallState::Ended))
         .await
@@ -113,9 +138,15 @@ async fn transfer(placer: &Placer, hold: Arc<Flow>, req: TransferRequest) -> Res
         let v = view.borrow().clone();
         return Err(format!("the target did not answer ({})", v.disposition.map(|d| d.as_str()).unwrap_or("failed")));
     }
+    bridge(placer, req.from, to).await
+}
+
+/// Joins the asking call and its answered target; hangs the target up
+/// when that fails.
+async fn bridge(placer: &Placer, from: CallId, to: CallId) -> Result<(), String> {
     let registry = &placer.deps.registry;
-    let (end_from, end_to) = super::bridge::pair(req.from, to);
-    let (Ok(a), Ok(b)) = (registry.bridge(&req.from, end_from), registry.bridge(&to, end_to)) else {
+    let (end_from, end_to) = super::bridge::pair(from, to);
+    let (Ok(a), Ok(b)) = (registry.bridge(&from, end_from), registry.bridge(&to, end_to)) else {
         let _ = registry.hangup(&to);
         return Err("a call ended before the bridge".into());
     };
