@@ -129,12 +129,13 @@ fn a_transfer_to_a_ring_all_group_bridges_the_agent_who_answers_and_cancels_the_
     let a2 = Sipp::uas_templated("bridge_agent.xml", &[("@TALK_AFTER@", "300")]);
     let a3 = Sipp::uas("no_answer.xml", 1);
     let customer = Sipp::uas_templated_with("bridge_customer.xml", &[("@HOLD@", "3000")], &["-rtp_echo"]);
+    let (crm, pops) = common::leads::receiver();
     let mut tail = format!("[[trunks]]\nname = \"customers\"\naddress = \"127.0.0.1:{}\"\n", customer.port);
     // Each agent's phone sits behind its own trunk (an extension of a PBX).
     for (i, (name, sipp)) in [("dana", &a1), ("omer", &a2), ("lior", &a3)].iter().enumerate() {
         tail += &format!(
             "[[trunks]]\nname = \"pbx{i}\"\naddress = \"127.0.0.1:{p}\"\n[[agents]]\nid = \"{name}\"\nextension = \"20{i}\"\n\
-             uri = \"sip:20{i}@127.0.0.1:{p}\"\n",
+             uri = \"sip:20{i}@127.0.0.1:{p}\"\n[agents.screen_pop]\nurl = \"http://{crm}/pop\"\nmethod = \"post\"\n",
             p = sipp.port
         );
     }
@@ -153,6 +154,21 @@ fn a_transfer_to_a_ring_all_group_bridges_the_agent_who_answers_and_cancels_the_
     assert_sipp(&a3.wait(Duration::from_secs(10)), 1);
     assert_sipp(&a2.wait(Duration::from_secs(10)), 1);
     assert_sipp(&customer.wait(Duration::from_secs(10)), 1);
+    // Seed 004: one Ringing pop per ringing extension, the customer's call as ivrid.
+    let mut exts: Vec<String> = pops
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(p, _, _)| p == "/pop")
+        .map(|(_, _, body)| {
+            let form = body.as_str().unwrap_or_default().to_string();
+            assert!(form.contains("status=Ringing") || form.contains("statusCall=Ringing"), "{form}");
+            assert!(form.contains(&format!("ivrid={c}")), "{form}");
+            form.split('&').find_map(|kv| kv.strip_prefix("extenUser=")).unwrap_or_default().to_string()
+        })
+        .collect();
+    exts.sort();
+    assert_eq!(exts, ["200", "201", "202"]);
     let (s, stats) = d.get("/v1/agent-groups/sales/stats");
     assert_eq!(s, 200);
     let t = &stats["totals"];

@@ -11,6 +11,8 @@ use crate::agents::ring::{Action, Ring};
 use crate::call::place::Placer;
 use crate::call::view::{CallState, CallView};
 use crate::dialplan::Flow;
+use crate::events::pops;
+use crate::events::screenpop::{PopFields, PopStatus};
 use crate::ids::CallId;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -53,6 +55,7 @@ pub async fn offer(
                         match place_held(placer, hold.clone(), req, &uri) {
                             Ok((call, view)) => {
                                 dir.offered(&k);
+                                pop(placer, req, &k, call);
                                 legs.insert(k, Leg { call, view, rang_at: now });
                             }
                             Err(_) => ring.handle_failed(&k, now),
@@ -106,6 +109,27 @@ pub async fn offer(
         ring.handle_timeout(now);
         tokio::time::sleep(POLL).await;
     }
+}
+
+/// Seed 004: a `Ringing` screen pop for each ringing extension whose
+/// agent has a CRM endpoint and takes incoming pops. `ivrid` is the
+/// customer's call (the conversation); the CRM's answer shows on the
+/// agent's leg.
+fn pop(placer: &Placer, req: &TransferRequest, k: &AgentId, leg: CallId) {
+    let Some((client, id)) = k.0.split_once('/') else { return };
+    let Some(agent) = placer.cfg.agents.iter().find(|a| a.id == id && a.client == client) else { return };
+    let Some(endpoint) = agent.pop.clone().filter(|_| agent.pops.incoming) else { return };
+    let registry = &placer.deps.registry;
+    let phone = registry.view(&req.from).map(|v| v.to).unwrap_or_default();
+    let did = placer.admission.trunk(req.trunk).cfg.caller_id.clone().unwrap_or_default();
+    let fields = PopFields {
+        phone,
+        ivrid: req.from.to_string(),
+        exten_user: agent.extension.clone(),
+        did,
+        status: PopStatus::Ringing,
+    };
+    pops::spawn(&placer.tasks, placer.deps.http.clone(), registry.clone(), leg, endpoint, fields);
 }
 
 fn continue_cancel(
