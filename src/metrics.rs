@@ -33,6 +33,9 @@ pub const WEBHOOK_DELAY: &str = "dialerd_webhook_delivery_delay_seconds";
 pub const OUTBOX_DEPTH: &str = "dialerd_outbox_pending";
 pub const SCREEN_POPS: &str = "dialerd_screen_pops_total";
 pub const SCREEN_POP_SECONDS: &str = "dialerd_screen_pop_seconds";
+pub const AGENT_OFFERS: &str = "dialerd_agent_offers_total";
+pub const AGENT_TALK: &str = "dialerd_agent_talk_seconds_total";
+pub const AGENTS: &str = "dialerd_agents";
 pub const LEAD_REQUESTS: &str = "dialerd_lead_api_requests_total";
 pub const LEAD_EVENTS: &str = "dialerd_leads_total";
 pub const LEAD_MESSAGES: &str = "dialerd_lead_messages_total";
@@ -132,6 +135,13 @@ fn describe() {
     );
     describe_gauge!(OUTBOX_DEPTH, Unit::Count, "Outbox rows waiting for delivery (all webhooks).");
     describe_counter!(
+        AGENT_OFFERS,
+        Unit::Count,
+        "Calls offered to agents (client/id), by result: offered, answered, missed."
+    );
+    describe_counter!(AGENT_TALK, Unit::Seconds, "Agents' talk time on answered offers (client/id).");
+    describe_gauge!(AGENTS, Unit::Count, "Agents by status: available, busy, paused, offline.");
+    describe_counter!(
         LEAD_REQUESTS,
         Unit::Count,
         "Lead API requests (POST /api/), by action and status (ok, fail, error)."
@@ -189,6 +199,20 @@ pub fn campaign_attempt_ended(disposition: &str) {
 
 pub fn campaign_skipped(reason: &'static str) {
     counter!(CAMPAIGN_SKIPPED, "reason" => reason).increment(1);
+}
+
+pub fn agent_offer(agent: &str, result: &'static str) {
+    counter!(AGENT_OFFERS, "agent" => agent.to_string(), "result" => result).increment(1);
+}
+
+pub fn agent_talk(agent: &str, seconds: f64) {
+    counter!(AGENT_TALK, "agent" => agent.to_string()).increment(seconds.round() as u64);
+}
+
+pub fn agents_by_status(counts: &[(&'static str, usize)]) {
+    for (status, n) in counts {
+        gauge!(AGENTS, "status" => *status).set(*n as f64);
+    }
 }
 
 pub fn lead_request(action: &'static str, status: &'static str) {

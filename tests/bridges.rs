@@ -178,4 +178,11 @@ fn a_transfer_to_a_ring_all_group_bridges_the_agent_who_answers_and_cancels_the_
         "{stats}"
     );
     assert!(t["aht_s"].as_f64().unwrap() > 1.0, "omer's talk time is counted: {stats}");
+    // The same in Prometheus, per agent.
+    let offers = |agent: &str, result: &str| {
+        d.metric("dialerd_agent_offers_total", &format!("agent=\"default/{agent}\",result=\"{result}\""))
+    };
+    assert_eq!((offers("omer", "offered"), offers("omer", "answered")), (1.0, 1.0));
+    assert_eq!((offers("dana", "missed"), offers("lior", "missed")), (1.0, 1.0));
+    assert_eq!(d.metric("dialerd_agents", "status=\"available\""), 3.0, "nobody busy once the calls ended");
 }

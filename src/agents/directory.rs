@@ -129,7 +129,9 @@ impl Directory {
             groups.push(group_of_row(&g)?);
         }
         let roster = Roster::new(agents.iter().map(|a| key(&a.client, &a.id)), now);
-        Ok(Directory { inner: Mutex::new(Inner { agents, groups, roster, cursors: Default::default() }) })
+        let inner = Inner { agents, groups, roster, cursors: Default::default() };
+        publish_statuses(&inner);
+        Ok(Directory { inner: Mutex::new(inner) })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -153,16 +155,20 @@ impl Directory {
         let mut g = self.lock();
         g.roster.add(key(&a.client, &a.id), now);
         g.agents.push(a);
+        publish_statuses(&g);
     }
 
     pub fn remove_agent(&self, client: &str, id: &str) {
-        self.lock().agents.retain(|a| !(a.client == client && a.id == id));
+        let mut g = self.lock();
+        g.agents.retain(|a| !(a.client == client && a.id == id));
+        publish_statuses(&g);
     }
 
     pub fn set_status(&self, client: &str, id: &str, s: Status, now: Instant) -> Result<Status, RosterError> {
         let mut g = self.lock();
         let k = key(client, id);
         g.roster.set_status(&k, s, now)?;
+        publish_statuses(&g);
         Ok(g.roster.status(&k).unwrap_or(s))
     }
 
@@ -204,21 +210,36 @@ impl Directory {
         self.lock().agents.iter().find(|a| a.client == client && a.id == id).cloned()
     }
 
-    /// Roster updates from a group offer (keys as [`Directory::offer`] gave).
+    /// Roster updates from a group offer (keys as [`Directory::offer`] gave),
+    /// mirrored in the metrics.
     pub fn offered(&self, k: &AgentId) {
-        let _ = self.lock().roster.offered(k);
+        let mut g = self.lock();
+        if g.roster.offered(k).is_ok() {
+            crate::metrics::agent_offer(&k.0, "offered");
+            publish_statuses(&g);
+        }
     }
 
     pub fn missed(&self, k: &AgentId) {
-        let _ = self.lock().roster.missed(k);
+        let mut g = self.lock();
+        if g.roster.missed(k).is_ok() {
+            crate::metrics::agent_offer(&k.0, "missed");
+            publish_statuses(&g);
+        }
     }
 
     pub fn answered(&self, k: &AgentId, rang: Duration, now: Instant) {
-        let _ = self.lock().roster.answered(k, rang, now);
+        if self.lock().roster.answered(k, rang, now).is_ok() {
+            crate::metrics::agent_offer(&k.0, "answered");
+        }
     }
 
     pub fn call_ended(&self, k: &AgentId, talked: Duration, now: Instant) {
-        let _ = self.lock().roster.call_ended(k, talked, now);
+        let mut g = self.lock();
+        if g.roster.call_ended(k, talked, now).is_ok() {
+            crate::metrics::agent_talk(&k.0, talked.as_secs_f64());
+            publish_statuses(&g);
+        }
     }
 
     /// The group's figures and each member's.
@@ -239,6 +260,21 @@ impl Directory {
             .collect();
         Some((g.roster.group_report(&keys, now), members))
     }
+}
+
+/// `dialerd_agents{status}`: a few map reads per change.
+fn publish_statuses(g: &Inner) {
+    let mut counts = [("available", 0), ("busy", 0), ("paused", 0), ("offline", 0)];
+    for a in &g.agents {
+        let i = match g.roster.status(&key(&a.client, &a.id)) {
+            Some(Status::Available) => 0,
+            Some(Status::Busy) => 1,
+            Some(Status::Paused) => 2,
+            _ => 3,
+        };
+        counts[i].1 += 1;
+    }
+    crate::metrics::agents_by_status(&counts);
 }
 
 pub fn group_of_row(g: &AgentGroupRow) -> Result<Group, DirectoryError> {
