@@ -216,6 +216,25 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
             .map_err(|e| DaemonError::Setup(format!("agents: {e}")))?,
     );
     infra.spawn(crate::call::transfer::run(placer.clone(), directory.clone(), transfers_rx, calls_stop.clone()));
+    let c2c = &cfg.click_to_call;
+    if !c2c.sites.is_empty() && dialplans.get(&c2c.whisper_dialplan).is_none() {
+        return Err(DaemonError::Setup(format!(
+            "click_to_call.whisper_dialplan: no dialplan named {:?}",
+            c2c.whisper_dialplan
+        )));
+    }
+    let clicks = crate::clicktocall::service::ClickToCall::start(crate::clicktocall::service::Deps {
+        cfg: cfg.clone(),
+        placer: placer.clone(),
+        directory: directory.clone(),
+        store: store.clone(),
+        events: events.clone(),
+        dialplans: dialplans.clone(),
+        tasks: infra.clone(),
+        stop: calls_stop.clone(),
+    })
+    .await
+    .map_err(|e| DaemonError::Setup(format!("click to call: {e}")))?;
     let listener =
         tokio::net::TcpListener::bind(cfg.api.listen).await.map_err(|e| DaemonError::Http(cfg.api.listen, e))?;
     let http_addr = listener.local_addr().map_err(|e| DaemonError::Http(cfg.api.listen, e))?;
@@ -252,6 +271,7 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
         outbox: outbox.clone(),
         leads: Some(leads),
         directory,
+        clicks: Some(clicks),
     };
     let app = Arc::new(App::new(cfg.clone(), deps, admission.clone(), dialplans.clone(), rt));
     let http_stop = CancellationToken::new();

@@ -38,6 +38,8 @@ pub const AGENT_TALK: &str = "dialerd_agent_talk_seconds_total";
 pub const AGENTS: &str = "dialerd_agents";
 pub const LEAD_REQUESTS: &str = "dialerd_lead_api_requests_total";
 pub const LEAD_EVENTS: &str = "dialerd_leads_total";
+pub const CLICK_TO_CALL: &str = "dialerd_click_to_call_total";
+pub const CLICK_REFUSED: &str = "dialerd_click_to_call_refused_total";
 pub const LEAD_MESSAGES: &str = "dialerd_lead_messages_total";
 
 /// Call set-up spans loopback (sub-millisecond) to carriers (seconds).
@@ -146,6 +148,12 @@ fn describe() {
         Unit::Count,
         "Lead API requests (POST /api/), by action and status (ok, fail, error)."
     );
+    describe_counter!(CLICK_TO_CALL, Unit::Count, "Click-to-call requests reaching each status.");
+    describe_counter!(
+        CLICK_REFUSED,
+        Unit::Count,
+        "Click-to-call requests refused, by reason (signature, replay, rate, dnc, closed...)."
+    );
     describe_counter!(LEAD_EVENTS, Unit::Count, "Leads created, qualified and rejected (by event type).");
     describe_counter!(LEAD_MESSAGES, Unit::Count, "Lead messages by channel and result (sent, retry, failed).");
     describe_counter!(
@@ -217,6 +225,14 @@ pub fn agents_by_status(counts: &[(&'static str, usize)]) {
 
 pub fn lead_request(action: &'static str, status: &'static str) {
     counter!(LEAD_REQUESTS, "action" => action, "status" => status).increment(1);
+}
+
+pub fn click_to_call(status: &'static str) {
+    counter!(CLICK_TO_CALL, "status" => status).increment(1);
+}
+
+pub fn click_refused(reason: &'static str) {
+    counter!(CLICK_REFUSED, "reason" => reason).increment(1);
 }
 
 pub fn lead_event(kind: &'static str) {

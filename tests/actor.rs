@@ -74,6 +74,7 @@ fn plan(prompt: Option<Arc<Prompt>>, gather: Option<(usize, Duration)>) -> Plan 
         max_duration: Duration::from_secs(3600),
         max_redirects: 3,
         give_up_after: Duration::from_secs(33),
+        park_on: None,
     }
 }
 

@@ -164,6 +164,7 @@ pub async fn create_call(
         max_duration,
         on_capacity: app.cfg.calls.on_capacity,
         origin: crate::call::actor::Origin { client: Some(principal.client.clone()), ..Default::default() },
+        park_on: None,
     };
     let placed = app.placer.place(req).map_err(|refusal| {
         let field = matches!(refusal.reason(), "trunk_paused" | "trunk_busy" | "trunk_rate").then_some("trunk");

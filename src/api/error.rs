@@ -32,6 +32,12 @@ pub enum ApiError {
     NotFound { field: &'static str, what: String },
     #[error("{0}")]
     Forbidden(String),
+    /// A policy refuses a valid request (DNC, calling hours): 403 naming the field.
+    #[error("{message}")]
+    Refused { field: &'static str, message: String },
+    /// A signed request whose signature fails: 401 naming the header.
+    #[error("{0}")]
+    Unsigned(String),
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
@@ -63,6 +69,22 @@ impl ApiError {
         }
     }
 
+    pub fn click(e: crate::clicktocall::service::ClickError) -> Self {
+        use crate::clicktocall::service::ClickError as E;
+        let m = e.to_string();
+        match e {
+            E::RateLimited { field, message, retry_after } => {
+                ApiError::TooMany { field: Some(field), message, retry_after }
+            }
+            E::OnDnc | E::Closed(_) => ApiError::Refused { field: "phone", message: m },
+            E::UnknownGroup(g) => ApiError::NotFound { field: "agent_group", what: format!("agent group {g:?}") },
+            E::GroupNotAllowed(_) => ApiError::Refused { field: "agent_group", message: m },
+            E::NoAgent(_) => ApiError::Conflict(m),
+            E::Draining => ApiError::Draining,
+            E::Store(s) => ApiError::store(s),
+        }
+    }
+
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
         ApiError::BadField { field: field.into(), message: message.into() }
     }
@@ -82,6 +104,8 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, Some("authorization".into())),
             ApiError::NotFound { field, .. } => (StatusCode::NOT_FOUND, Some(field.to_string())),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, Some("authorization".into())),
+            ApiError::Refused { field, .. } => (StatusCode::FORBIDDEN, Some(field.to_string())),
+            ApiError::Unsigned(_) => (StatusCode::UNAUTHORIZED, Some("dialerd-request-signature".into())),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, None),
             ApiError::Gone(_) => (StatusCode::GONE, None),
             ApiError::TooMany { field, .. } => (StatusCode::TOO_MANY_REQUESTS, field.map(str::to_string)),

@@ -6,6 +6,7 @@ pub mod agents;
 pub mod bridges;
 pub mod calls;
 pub mod campaigns;
+pub mod click_to_call;
 pub mod dialplans;
 pub mod dnc;
 pub mod error;
@@ -70,6 +71,8 @@ pub struct App {
     pub lead_limit: leads::RateLimit,
     /// Agents, groups and their roster (issue 7).
     pub directory: Arc<crate::agents::directory::Directory>,
+    /// Click to call (issue 7); `None` in tests that build no daemon.
+    pub clicks: Option<crate::clicktocall::service::ClickToCall>,
     openapi: OnceLock<String>,
 }
 
@@ -88,6 +91,7 @@ pub struct Runtime {
     pub outbox: Arc<Outbox>,
     pub leads: Option<crate::leads::engine::Leads>,
     pub directory: Arc<crate::agents::directory::Directory>,
+    pub clicks: Option<crate::clicktocall::service::ClickToCall>,
 }
 
 impl App {
@@ -108,6 +112,7 @@ impl App {
             outbox: rt.outbox,
             leads: rt.leads,
             directory: rt.directory,
+            clicks: rt.clicks,
             lead_limit: leads::RateLimit::default(),
             cfg,
             deps,
@@ -136,6 +141,7 @@ impl App {
         (name = "dnc", description = "Do-not-call lists"),
         (name = "events", description = "Status webhooks (signed, durable, in order per call)"),
         (name = "agents", description = "Agents, their status, agent groups and operator metrics"),
+        (name = "click to call", description = "Signed requests from a site to connect a visitor with an agent group"),
         (name = "leads", description = "Lead qualification: the seed-compatible lead API (POST /api/), leads, lead API keys and the confirm page"),
         (name = "ops", description = "Health, metrics and this document")
     )
@@ -202,7 +208,9 @@ pub fn router(app: Arc<App>) -> Router {
         .routes(routes!(openapi))
         .routes(routes!(session::login))
         .routes(routes!(leads::lead_api, leads::lead_api_preflight))
-        .routes(routes!(lead_page::show, lead_page::choose));
+        .routes(routes!(lead_page::show, lead_page::choose))
+        .routes(routes!(click_to_call::create))
+        .routes(routes!(click_to_call::get));
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(protected).merge(public).split_for_parts();
     let _ = app.openapi.set(doc.to_pretty_json().expect("the document serialises"));
     router

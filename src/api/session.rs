@@ -27,32 +27,42 @@ impl Principal {
 }
 
 fn bearer(req: &Request) -> Option<String> {
-    let v = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    bearer_of(req.headers())
+}
+
+fn bearer_of(headers: &axum::http::HeaderMap) -> Option<String> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let token = v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer "))?.trim();
     (!token.is_empty()).then(|| token.to_string())
 }
 
-/// Resolves the bearer token to a [`Principal`] for the handlers: an
-/// `[api] keys` entry (compared in constant time), else a live session.
-pub async fn authenticate(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Response {
-    let Some(token) = bearer(&req) else { return ApiError::Unauthorized.into_response() };
+/// The bearer token's [`Principal`]: an `[api] keys` entry (compared in
+/// constant time), else a live session; `Ok(None)` without a token.
+pub async fn principal_of(app: &App, headers: &axum::http::HeaderMap) -> Result<Option<Principal>, ApiError> {
+    let Some(token) = bearer_of(headers) else { return Ok(None) };
     let key =
         app.cfg.api.keys.iter().fold(None, |hit, k| {
             if auth::constant_time_eq(k.key.as_bytes(), token.as_bytes()) { Some(k) } else { hit }
         });
-    let principal = match key {
-        Some(k) => Principal { client: k.client.clone(), role: k.role, user: None },
-        None => {
-            let now = jiff::Timestamp::now().as_millisecond();
-            match app.store.session(&auth::token_hash(&token), now).await {
-                Ok(Some(s)) => match Role::parse(&s.role) {
-                    Some(role) => Principal { client: s.client, role, user: Some(s.username) },
-                    None => return ApiError::Unauthorized.into_response(),
-                },
-                Ok(None) => return ApiError::Unauthorized.into_response(),
-                Err(e) => return ApiError::Internal(e.to_string()).into_response(),
-            }
-        }
+    if let Some(k) = key {
+        return Ok(Some(Principal { client: k.client.clone(), role: k.role, user: None }));
+    }
+    let now = jiff::Timestamp::now().as_millisecond();
+    match app.store.session(&auth::token_hash(&token), now).await {
+        Ok(Some(s)) => Role::parse(&s.role)
+            .map(|role| Some(Principal { client: s.client, role, user: Some(s.username) }))
+            .ok_or(ApiError::Unauthorized),
+        Ok(None) => Err(ApiError::Unauthorized),
+        Err(e) => Err(ApiError::Internal(e.to_string())),
+    }
+}
+
+/// Resolves the bearer token to a [`Principal`] for the handlers.
+pub async fn authenticate(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Response {
+    let principal = match principal_of(&app, req.headers()).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return ApiError::Unauthorized.into_response(),
+        Err(e) => return e.into_response(),
     };
     req.extensions_mut().insert(principal);
     next.run(req).await

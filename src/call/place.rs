@@ -35,6 +35,8 @@ pub struct PlaceRequest {
     pub on_capacity: OnCapacity,
     /// Client, campaign and record the call's events carry.
     pub origin: Origin,
+    /// See [`Plan::park_on`].
+    pub park_on: Option<String>,
 }
 
 /// Capacity for one call, held until the call's actor takes it.
@@ -94,6 +96,7 @@ impl Placer {
             max_duration: req.max_duration,
             max_redirects: calls.max_redirects,
             give_up_after: self.cfg.sip.t1 * 64 + Duration::from_secs(1),
+            park_on: req.park_on,
         };
         let (view_tx, view_rx) = watch::channel(CallView::new(id, req.to_text, trunk.cfg.name.clone()));
         let (cmd_tx, cmd_rx) = mpsc::channel(4);

@@ -25,6 +25,10 @@ pub struct Plan {
     /// How long to wait for the final response to CANCEL or BYE before the
     /// call is closed anyway (64 × T1 plus margin, RFC 3261 §17.1.1.2).
     pub give_up_after: Duration,
+    /// A flow ending with this outcome leaves the call up (silent) for
+    /// whoever placed it to bridge or hang up: the agent's leg of a click
+    /// to call after the whisper.
+    pub park_on: Option<String>,
 }
 
 /// The call's history as the API shows it (`events[].type`).

@@ -70,7 +70,12 @@ impl CallMachine {
             }
         }
         self.actions.push_back(Action::FlowChanged);
-        if ended {
+        let parked = ended && self.plan.park_on.is_some() && flow.outcome() == self.plan.park_on.as_deref();
+        if parked {
+            // The placer bridges or hangs up this call; until then it is
+            // silent and the maximum duration still applies.
+            Phase::Answered
+        } else if ended {
             let disposition = self.answered_disposition();
             let outcome = Outcome {
                 disposition,

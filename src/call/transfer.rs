@@ -7,7 +7,7 @@
 //! actors cannot: the placer holds their dependencies). Failures go back
 //! to the asking call, whose node then takes `on_fail`.
 
-mod group;
+pub mod group;
 
 use super::actor::Origin;
 use super::place::{PlaceRequest, Placer};
@@ -90,18 +90,40 @@ fn split(uri: &str) -> Result<(String, String), String> {
     Ok((user.to_string(), host.to_string()))
 }
 
-/// Places a call to `uri` that holds the line once answered: through the
-/// trunk whose address is the URI's host:port, else the asking call's.
-fn place_held(
-    placer: &Placer,
-    hold: Arc<Flow>,
-    req: &TransferRequest,
-    uri: &str,
-) -> Result<(CallId, watch::Receiver<CallView>), String> {
+/// What an agent-side leg runs and where it goes by default: the hold
+/// flow for a transfer, the whisper for a click to call.
+#[derive(Clone)]
+pub struct LegPlan {
+    pub flow: Arc<Flow>,
+    pub vars: std::collections::BTreeMap<String, String>,
+    /// See [`crate::call::plan::Plan::park_on`].
+    pub park_on: Option<String>,
+    /// Used when no trunk's address is the URI's host:port.
+    pub trunk: TrunkId,
+    pub no_answer_timeout: Duration,
+    pub origin: Origin,
+}
+
+impl LegPlan {
+    fn hold(req: &TransferRequest, hold: Arc<Flow>) -> LegPlan {
+        LegPlan {
+            flow: hold,
+            vars: Default::default(),
+            park_on: None,
+            trunk: req.trunk,
+            no_answer_timeout: req.no_answer_timeout,
+            origin: req.origin.clone(),
+        }
+    }
+}
+
+/// Places a call to `uri` running `plan`: through the trunk whose address
+/// is the URI's host:port, else the plan's.
+pub fn place_leg(placer: &Placer, plan: &LegPlan, uri: &str) -> Result<(CallId, watch::Receiver<CallView>), String> {
     let (user, host) = split(uri)?;
     let trunks = placer.admission.trunks();
     let trunk =
-        trunks.iter().find(|t| t.uri_host() == host || t.target.to_string() == host).map_or(req.trunk, |t| t.id);
+        trunks.iter().find(|t| t.uri_host() == host || t.target.to_string() == host).map_or(plan.trunk, |t| t.id);
     let grant =
         placer.admit(trunk, OnCapacity::Reject).map_err(|r| format!("no capacity on the trunk: {}", r.reason()))?;
     let to = CallId::new();
@@ -114,21 +136,22 @@ fn place_held(
             trunk,
             from_user: None,
             from_display: None,
-            flow: hold,
-            vars: Default::default(),
-            no_answer_timeout: req.no_answer_timeout,
+            flow: plan.flow.clone(),
+            vars: plan.vars.clone(),
+            no_answer_timeout: plan.no_answer_timeout,
             max_duration: placer.cfg.calls.max_duration,
             on_capacity: OnCapacity::Reject,
-            origin: req.origin.clone(),
+            origin: plan.origin.clone(),
+            park_on: plan.park_on.clone(),
         },
         grant,
     );
-    info!(call = %req.from, target = %to, "transfer: calling");
     Ok((to, placed.view))
 }
 
 async fn to_uri(placer: &Placer, hold: Arc<Flow>, req: &TransferRequest, uri: &str) -> Result<(), String> {
-    let (to, mut view) = place_held(placer, hold, req, uri)?;
+    let (to, mut view) = place_leg(placer, &LegPlan::hold(req, hold), uri)?;
+    info!(call = %req.from, target = %to, "transfer: calling");
     let state = view
         .wait_for(|v| matches!(v.state, CallState::Answered | CallState::Ended))
         .await
@@ -143,7 +166,7 @@ async fn to_uri(placer: &Placer, hold: Arc<Flow>, req: &TransferRequest, uri: &s
 
 /// Joins the asking call and its answered target; hangs the target up
 /// when that fails.
-async fn bridge(placer: &Placer, from: CallId, to: CallId) -> Result<(), String> {
+pub async fn bridge(placer: &Placer, from: CallId, to: CallId) -> Result<(), String> {
     let registry = &placer.deps.registry;
     let (end_from, end_to) = super::bridge::pair(from, to);
     let (Ok(a), Ok(b)) = (registry.bridge(&from, end_from), registry.bridge(&to, end_to)) else {

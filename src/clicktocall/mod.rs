@@ -2,6 +2,12 @@
 //! connect a visitor with the brand's agents. Nobody may use dialerd to
 //! phone strangers, so every request is signed by the site
 //! (`signature.rs`, sans-IO) and each nonce is accepted once (the store
-//! remembers nonces for the tolerance window, across restarts).
+//! remembers nonces for the tolerance window, across restarts); the
+//! site's rate limits, DNC and calling hours come next (`service.rs`),
+//! then one task per request connects the agent and the visitor
+//! (`run.rs`).
 
+pub mod run;
+pub mod service;
 pub mod signature;
+pub mod status;

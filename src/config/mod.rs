@@ -5,6 +5,8 @@
 //! value; no module reads a global.
 
 mod agent_groups;
+pub mod click_to_call;
+pub use click_to_call::{ClickToCallConfig, SiteConfig};
 mod agents;
 pub use agent_groups::AgentGroupConfig;
 mod lead_policy;
@@ -43,6 +45,7 @@ pub struct Config {
     pub agent_groups: Vec<AgentGroupConfig>,
     pub trunks: Vec<TrunkConfig>,
     pub lead_api: LeadApiConfig,
+    pub click_to_call: ClickToCallConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -390,10 +393,13 @@ impl Config {
         let t = table("lead_api", &mut problems);
         let names: Vec<&str> = trunks.iter().map(|t| t.name.as_str()).collect();
         let lead_api = leads::read(t, &names, &mut problems);
+        let t = table("click_to_call", &mut problems);
+        let click_to_call = click_to_call::read(t, &names, &mut problems);
 
         if let Some(root) = root {
-            const SECTIONS: [&str; 14] = [
+            const SECTIONS: [&str; 15] = [
                 "agents",
+                "click_to_call",
                 "agent_groups",
                 "lead_api",
                 "log",
@@ -430,6 +436,7 @@ impl Config {
             agent_groups,
             trunks,
             lead_api,
+            click_to_call,
         };
         if cfg.sip.listen == cfg.api.listen && cfg.sip.listen.port() != 0 {
             problems.push(Problem { key: "api.listen".into(), message: "must differ from sip.listen".into() });

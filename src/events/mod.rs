@@ -43,6 +43,8 @@ pub struct EventOut {
     pub record_id: Option<RecordId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lead_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub click_to_call_id: Option<String>,
     #[schema(value_type = Object)]
     pub data: serde_json::Value,
     /// The tenant; not sent (a receiver belongs to one client).
@@ -61,6 +63,7 @@ impl EventOut {
             campaign_id: None,
             record_id: None,
             lead_id: None,
+            click_to_call_id: None,
             data,
             client: None,
         }
@@ -69,9 +72,10 @@ impl EventOut {
     /// Events of one call (or campaign) are delivered in order; this is
     /// the group they are ordered in.
     pub fn group(&self) -> String {
-        match (self.call_id, self.campaign_id) {
-            (Some(c), _) => format!("call:{c}"),
-            (None, Some(c)) => format!("campaign:{c}"),
+        match (self.call_id, self.campaign_id, &self.click_to_call_id) {
+            (Some(c), _, _) => format!("call:{c}"),
+            (None, Some(c), _) => format!("campaign:{c}"),
+            (None, None, Some(c)) => format!("click_to_call:{c}"),
             _ => format!("event:{}", self.id),
         }
     }
@@ -96,6 +100,13 @@ pub const TYPES: &[&str] = &[
     "lead.qualified",
     "lead.rejected",
     "lead.messaged",
+    "click_to_call.requested",
+    "click_to_call.agent_ringing",
+    "click_to_call.agent_answered",
+    "click_to_call.customer_ringing",
+    "click_to_call.connected",
+    "click_to_call.completed",
+    "click_to_call.failed",
 ];
 
 /// A subscription pattern: an exact type, `call.*`, or `*`.

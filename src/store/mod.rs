@@ -260,6 +260,39 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
 }
 
+/// A click-to-call request (`visitor` is JSON; `token_hash` the SHA-256
+/// of the browser's status token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClickRow {
+    pub id: String,
+    pub site: String,
+    pub client: ClientId,
+    pub phone: String,
+    pub agent_group: String,
+    pub order: String,
+    pub visitor: String,
+    pub status: String,
+    pub cause: Option<String>,
+    pub sip_status: Option<i64>,
+    pub agent: Option<String>,
+    pub agent_call: Option<String>,
+    pub customer_call: Option<String>,
+    pub token_hash: Vec<u8>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A status change; `None` fields keep their value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClickUpdate {
+    pub status: String,
+    pub cause: Option<String>,
+    pub sip_status: Option<i64>,
+    pub agent: Option<String>,
+    pub agent_call: Option<String>,
+    pub customer_call: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgentRow {
     pub client: ClientId,
@@ -476,6 +509,15 @@ pub trait Store: Send + Sync {
     /// Records a click-to-call nonce of `site`; false when it was already
     /// used (a replay). Expired nonces are purged on the way.
     async fn nonce_use(&self, site: &str, nonce: &str, expires_at: i64, now: i64) -> StoreResult<bool>;
+    async fn click_insert(&self, c: &ClickRow) -> StoreResult<()>;
+    async fn click_update(&self, id: &str, u: &ClickUpdate, now: i64) -> StoreResult<()>;
+    async fn click(&self, id: &str) -> StoreResult<Option<ClickRow>>;
+    /// Requests of `site` (to `phone` when given) created at or after `since`.
+    async fn click_count(&self, site: &str, phone: Option<&str>, since: i64) -> StoreResult<u64>;
+    /// Drops the phone number and visitor info of requests created before `before`.
+    async fn click_forget(&self, before: i64) -> StoreResult<u64>;
+    /// Fails the requests left unfinished by the last run; their ids.
+    async fn click_interrupted(&self, now: i64) -> StoreResult<Vec<String>>;
 
     // Lead qualification.
     /// Creates or replaces a service (lead services come from the config).

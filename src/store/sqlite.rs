@@ -4,6 +4,7 @@
 //! ones), migrations from `migrations/` at open.
 
 mod agents;
+mod clicks;
 mod leads;
 mod outbox;
 mod people;
@@ -342,6 +343,24 @@ impl Store for SqliteStore {
         .execute(&self.pool)
         .await?;
         Ok(r.rows_affected() == 1)
+    }
+    async fn click_insert(&self, c: &ClickRow) -> StoreResult<()> {
+        clicks::insert(&self.pool, c).await
+    }
+    async fn click_update(&self, id: &str, u: &ClickUpdate, now: i64) -> StoreResult<()> {
+        clicks::update(&self.pool, id, u, now).await
+    }
+    async fn click(&self, id: &str) -> StoreResult<Option<ClickRow>> {
+        clicks::get(&self.pool, id).await
+    }
+    async fn click_count(&self, site: &str, phone: Option<&str>, since: i64) -> StoreResult<u64> {
+        clicks::count(&self.pool, site, phone, since).await
+    }
+    async fn click_forget(&self, before: i64) -> StoreResult<u64> {
+        clicks::forget(&self.pool, before).await
+    }
+    async fn click_interrupted(&self, now: i64) -> StoreResult<Vec<String>> {
+        clicks::interrupted(&self.pool, now).await
     }
     async fn put_service(&self, s: &ServiceRow) -> StoreResult<()> {
         people::put_service(&self.pool, s).await

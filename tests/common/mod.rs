@@ -192,6 +192,29 @@ caller_name = "Test Caller"
     }
 
     /// POST a text body with a content type; returns (status, JSON body).
+    /// A request with only the given headers (no bearer key): GET when
+    /// `body` is `None`, else a JSON POST of exactly `body`.
+    pub fn raw(&self, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> (u16, Value) {
+        let url = self.url(path);
+        let mut resp = match body {
+            None => {
+                let mut r = self.agent.get(&url);
+                for (k, v) in headers {
+                    r = r.header(*k, *v);
+                }
+                r.call().unwrap()
+            }
+            Some(b) => {
+                let mut r = self.agent.post(&url).header("Content-Type", "application/json");
+                for (k, v) in headers {
+                    r = r.header(*k, *v);
+                }
+                r.send(b).unwrap()
+            }
+        };
+        (resp.status().as_u16(), resp.body_mut().read_json().unwrap_or(Value::Null))
+    }
+
     pub fn post_text(&self, path: &str, content_type: &str, body: &str) -> (u16, Value) {
         let mut resp = self
             .agent

@@ -22,6 +22,7 @@ fn plan_with(prompt: Option<Arc<Prompt>>, gather: Option<(usize, Duration)>) -> 
         max_duration: Duration::from_secs(600),
         max_redirects: 3,
         give_up_after: Duration::from_secs(32),
+        park_on: None,
     }
 }
 
@@ -409,4 +410,35 @@ fn webhook_replies_reach_the_flow() {
     m.handle_webhook(t0, Err("HTTP 500".into()));
     assert!(drain(&mut m).contains(&Action::Bye { reason: None }));
     assert_eq!(flow_outcome(&m).as_deref(), Some("error"));
+}
+
+#[test]
+fn a_flow_ending_on_the_park_outcome_leaves_the_call_up() {
+    let t0 = Instant::now();
+    let answered_parking = || {
+        let mut p = plan();
+        p.park_on = Some("gather_complete".into());
+        let mut m = CallMachine::new(p);
+        m.start(t0);
+        m.handle_leg(t0, answered(ANSWER));
+        m.handle_media(t0, MediaEvent::PromptFinished);
+        m
+    };
+    let mut m = answered_parking();
+    m.handle_media(t0, MediaEvent::Dtmf('1'));
+    m.handle_media(t0, MediaEvent::Dtmf('2'));
+    let a = drain(&mut m);
+    assert!(!a.iter().any(|a| matches!(a, Action::Bye { .. })), "parked, not hung up: {a:?}");
+    assert_eq!(flow_outcome(&m).as_deref(), Some("gather_complete"));
+    assert!(!m.is_ended());
+    // Digits after the flow ended change nothing; the maximum duration still ends it.
+    m.handle_media(t0, MediaEvent::Dtmf('3'));
+    m.handle_timeout(t0 + Duration::from_secs(600));
+    assert!(drain(&mut m).iter().any(|a| matches!(a, Action::Bye { .. })));
+
+    // Any other outcome hangs up as before.
+    let mut m = answered_parking();
+    m.handle_timeout(t0 + Duration::from_secs(5));
+    assert!(drain(&mut m).iter().any(|a| matches!(a, Action::Bye { .. })));
+    assert_eq!(flow_outcome(&m).as_deref(), Some("gather_timeout"));
 }

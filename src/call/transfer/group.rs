@@ -4,7 +4,7 @@
 //! bridged, the other legs are cancelled, and the roster counts offers,
 //! answers, misses and talk time.
 
-use super::{TransferRequest, place_held};
+use super::{LegPlan, TransferRequest, place_leg};
 use crate::agents::AgentId;
 use crate::agents::directory::Directory;
 use crate::agents::ring::{Action, Ring};
@@ -30,6 +30,27 @@ struct Leg {
 /// of legs for a few seconds, not a hot path.
 const POLL: Duration = Duration::from_millis(20);
 
+/// The agent who answered an offer, and their leg.
+pub struct Answered {
+    pub agent: AgentId,
+    pub call: CallId,
+    pub view: watch::Receiver<CallView>,
+    pub at: Instant,
+}
+
+/// What an offer needs besides the group: each rung agent's leg, the
+/// screen pop per ringing extension, and whether the party waiting for an
+/// agent is still there.
+pub struct Offer<'a> {
+    pub client: &'a str,
+    pub group: &'a str,
+    pub leg: LegPlan,
+    pub pop: &'a (dyn Fn(&AgentId, CallId) + Send + Sync),
+    pub gone: &'a (dyn Fn() -> bool + Send + Sync),
+}
+
+/// The dialplan `transfer` to a group: ring, bridge the agent who answers
+/// to the asking call, count their talk time.
 pub async fn offer(
     placer: &Placer,
     dir: &Arc<Directory>,
@@ -38,6 +59,22 @@ pub async fn offer(
     group: &str,
 ) -> Result<(), String> {
     let client = req.origin.client.as_ref().map(|c| c.0.as_str()).unwrap_or(crate::auth::DEFAULT_CLIENT);
+    let registry = placer.deps.registry.clone();
+    let from = req.from;
+    let pop_one = |k: &AgentId, leg: CallId| pop(placer, req, k, leg);
+    let gone = move || registry.view(&from).is_none_or(|v| v.state == CallState::Ended);
+    let offer = Offer { client, group, leg: LegPlan::hold(req, hold), pop: &pop_one, gone: &gone };
+    let a = ring(placer, dir, offer).await?;
+    info!(call = %req.from, agent = %a.agent, target = %a.call, "transfer: agent answered");
+    let bridged = super::bridge(placer, req.from, a.call).await;
+    watch_talk(dir, a.agent, a.view, a.at);
+    bridged
+}
+
+/// Rings the group's agents by its steps until one answers (returned,
+/// counted as answered), the steps run out, or the waiting party is gone.
+pub async fn ring(placer: &Placer, dir: &Arc<Directory>, o: Offer<'_>) -> Result<Answered, String> {
+    let (client, group) = (o.client, o.group);
     let (candidates, steps, cursor) = dir.offer(client, group).ok_or(format!("no agent group {group:?}"))?;
     let registry = placer.deps.registry.clone();
     let mut ring = Ring::new(steps, candidates, cursor, Instant::now());
@@ -52,10 +89,10 @@ pub async fn offer(
                             ring.handle_failed(&k, now);
                             continue;
                         };
-                        match place_held(placer, hold.clone(), req, &uri) {
+                        match place_leg(placer, &o.leg, &uri) {
                             Ok((call, view)) => {
                                 dir.offered(&k);
-                                pop(placer, req, &k, call);
+                                (o.pop)(&k, call);
                                 legs.insert(k, Leg { call, view, rang_at: now });
                             }
                             Err(_) => ring.handle_failed(&k, now),
@@ -74,16 +111,12 @@ pub async fn offer(
                     dir.set_cursor(client, group, ring.next_cursor());
                     let l = legs.remove(&k).expect("a connected agent has a leg");
                     dir.answered(&k, now.saturating_duration_since(l.rang_at), now);
-                    info!(call = %req.from, agent = %k, target = %l.call, "transfer: agent answered");
-                    let bridged = super::bridge(placer, req.from, l.call).await;
-                    watch_talk(dir, k, l.view, now);
-                    return bridged;
+                    return Ok(Answered { agent: k, call: l.call, view: l.view, at: now });
                 }
                 Action::Fallback => return Err(format!("no agent of group {group:?} answered")),
             }
         }
-        // The caller hung up while we were ringing.
-        if registry.view(&req.from).is_none_or(|v| v.state == CallState::Ended) {
+        if (o.gone)() {
             ring.abandon();
             continue_cancel(&mut ring, &mut legs, dir, &registry);
             return Err("the caller hung up".into());
@@ -116,20 +149,28 @@ pub async fn offer(
 /// customer's call (the conversation); the CRM's answer shows on the
 /// agent's leg.
 fn pop(placer: &Placer, req: &TransferRequest, k: &AgentId, leg: CallId) {
+    let phone = placer.deps.registry.view(&req.from).map(|v| v.to).unwrap_or_default();
+    let did = placer.admission.trunk(req.trunk).cfg.caller_id.clone().unwrap_or_default();
+    pop_agent(placer, k, leg, phone, req.from.to_string(), did, |f| f.incoming);
+}
+
+/// A `Ringing` pop to agent `k`'s CRM, when it has one and `wants` this
+/// kind of call (its pop filter).
+pub fn pop_agent(
+    placer: &Placer,
+    k: &AgentId,
+    leg: CallId,
+    phone: String,
+    ivrid: String,
+    did: String,
+    wants: impl Fn(&crate::config::PopFilter) -> bool,
+) {
     let Some((client, id)) = k.0.split_once('/') else { return };
     let Some(agent) = placer.cfg.agents.iter().find(|a| a.id == id && a.client == client) else { return };
-    let Some(endpoint) = agent.pop.clone().filter(|_| agent.pops.incoming) else { return };
-    let registry = &placer.deps.registry;
-    let phone = registry.view(&req.from).map(|v| v.to).unwrap_or_default();
-    let did = placer.admission.trunk(req.trunk).cfg.caller_id.clone().unwrap_or_default();
-    let fields = PopFields {
-        phone,
-        ivrid: req.from.to_string(),
-        exten_user: agent.extension.clone(),
-        did,
-        status: PopStatus::Ringing,
-    };
-    pops::spawn(&placer.tasks, placer.deps.http.clone(), registry.clone(), leg, endpoint, fields);
+    let Some(endpoint) = agent.pop.clone().filter(|_| wants(&agent.pops)) else { return };
+    let fields = PopFields { phone, ivrid, exten_user: agent.extension.clone(), did, status: PopStatus::Ringing };
+    let registry = placer.deps.registry.clone();
+    pops::spawn(&placer.tasks, placer.deps.http.clone(), registry, leg, endpoint, fields);
 }
 
 fn continue_cancel(
@@ -152,7 +193,7 @@ fn continue_cancel(
 
 /// Counts the agent's talk time when the bridged call ends (the roster
 /// also derives "busy" from it until then).
-fn watch_talk(dir: &Arc<Directory>, k: AgentId, mut view: watch::Receiver<CallView>, answered: Instant) {
+pub fn watch_talk(dir: &Arc<Directory>, k: AgentId, mut view: watch::Receiver<CallView>, answered: Instant) {
     let dir = dir.clone();
     tokio::spawn(async move {
         let _ = view.wait_for(|v| v.state == CallState::Ended).await;

@@ -167,6 +167,7 @@ impl CampaignActor {
                 campaign: Some(s.id),
                 record: Some(e.id),
             },
+            park_on: None,
         };
         let placed = placer.spawn(call, req, grant);
         info!(campaign = %s.id, record = %e.id, call = %call, to = %Redacted(&phone), "campaign call");
