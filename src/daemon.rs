@@ -105,7 +105,7 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
             t4: cfg.sip.t4,
             recv_buffer_bytes: cfg.sip.recv_buffer_bytes,
             send_buffer_bytes: cfg.sip.send_buffer_bytes,
-            trunk_ips: admission.trunk_ips(),
+            trunk_sources: admission.trunk_sources(),
             strict_parsing: cfg.sip.strict_parsing,
         },
         sip_stop.clone(),
@@ -216,6 +216,18 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
             .map_err(|e| DaemonError::Setup(format!("agents: {e}")))?,
     );
     infra.spawn(crate::call::transfer::run(placer.clone(), directory.clone(), transfers_rx, calls_stop.clone()));
+    for (i, r) in cfg.inbound.iter().enumerate() {
+        if let crate::config::InboundTarget::Dialplan(d) = &r.target
+            && dialplans.get(d).is_none()
+        {
+            return Err(DaemonError::Setup(format!("inbound[{i}].dialplan: no dialplan named {d:?}")));
+        }
+    }
+    sip.set_inbound(Arc::new(crate::call::inbound::InboundRouter::new(
+        placer.clone(),
+        dialplans.clone(),
+        call_log.clone(),
+    )));
     let c2c = &cfg.click_to_call;
     if !c2c.sites.is_empty() && dialplans.get(&c2c.whisper_dialplan).is_none() {
         return Err(DaemonError::Setup(format!(

@@ -47,6 +47,7 @@ async fn deps() -> (Arc<CallDeps>, mpsc::UnboundedReceiver<FarEnd>) {
         caller_name: None,
         max_concurrent: 10,
         max_cps: 10.0,
+        inbound_cidrs: vec![],
     };
     let admission = Arc::new(Admission::resolve(&[trunk], 10, 10, 10).await.unwrap());
     let deps = CallDeps {
@@ -98,6 +99,7 @@ fn spawn(
         from_display: None,
         admitted: Some((admitted, permit)),
         origin: Default::default(),
+        inbound: None,
     };
     (vr, ct, tokio::spawn(actor::run(spec, deps.clone(), vt, cr)))
 }
@@ -200,4 +202,57 @@ async fn shutdown_cancels_a_ringing_call() {
     let v = view.borrow().clone();
     assert_eq!(v.disposition.map(|d| d.as_str()), Some("canceled"));
     assert_eq!(serde_json::to_value(v.hangup_by).unwrap(), "system");
+}
+
+/// An inbound call: the actor answers the offer at once with an SDP
+/// answer on its RTP port in the offerer's codec, plays its flow, and the
+/// caller's BYE ends it; an offer it cannot use is refused 488.
+#[tokio::test(start_paused = true)]
+async fn an_inbound_call_is_answered_in_the_offered_codec_and_ends_on_the_callers_bye() {
+    let (deps, _far) = deps().await;
+    let start = |offer: Option<&str>| {
+        let id = CallId::new();
+        let trunk = deps.admission.trunk(TrunkId(0)).clone();
+        let admitted = deps.admission.try_admit(TrunkId(0)).unwrap();
+        let (leg, events, commands) = UacLeg::channel();
+        let (vt, vr) = watch::channel(CallView::new(id, "+15550199".into(), "t".into()));
+        let (ct, cr) = mpsc::channel(4);
+        deps.registry.insert(id, None, vr.clone(), ct);
+        let spec = CallSpec {
+            id,
+            trunk,
+            plan: plan(None, Some((1, Duration::from_secs(60)))),
+            host: "127.0.0.1:5999".into(),
+            from_user: "+15550100".into(),
+            from_display: None,
+            admitted: None,
+            origin: Default::default(),
+            inbound: Some(actor::InboundLeg { leg, offer: offer.map(|o| o.as_bytes().to_vec()), admitted }),
+        };
+        (vr, events, commands, tokio::spawn(actor::run(spec, deps.clone(), vt, cr)))
+    };
+    let offer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+                 m=audio 40998 RTP/AVP 8 96\r\na=rtpmap:96 telephone-event/8000\r\n";
+    let (view, events, mut commands, done) = start(Some(offer));
+    let answer = match commands.recv().await {
+        Some(LegCommand::Answer { sdp }) => String::from_utf8(sdp).unwrap(),
+        other => panic!("expected the answer, got {other:?}"),
+    };
+    assert!(answer.contains("m=audio 41") && answer.contains(" RTP/AVP 8 96\r\n"), "{answer}");
+    view.clone().wait_for(|v| v.state == CallState::Answered).await.unwrap();
+    events.send(LegEvent::RemoteBye { reason: None }).await.unwrap();
+    done.await.unwrap();
+    let v = view.borrow().clone();
+    assert_eq!((v.state, v.disposition.map(|d| d.as_str())), (CallState::Ended, Some("answered")));
+    assert_eq!(v.hangup_by.map(|h| format!("{h:?}")), Some("Remote".into()));
+
+    // G.722 only: nothing we speak.
+    let (view, _events, mut commands, done) = start(Some(&offer.replace("RTP/AVP 8 96", "RTP/AVP 9")));
+    assert_eq!(commands.recv().await, Some(LegCommand::Reject { status: 488, reason: None }));
+    done.await.unwrap();
+    assert_eq!(view.borrow().sip_status, Some(488));
+    // No offer at all (we do not offer in the 2xx): refused the same way.
+    let (_view, _events, mut commands, done) = start(None);
+    assert_eq!(commands.recv().await, Some(LegCommand::Reject { status: 488, reason: None }));
+    done.await.unwrap();
 }

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::leads::{receiver, wait_for};
+use common::leads::{forms, receiver, wait_for};
 use common::*;
 use dialerd::clicktocall::signature::sign;
 use serde_json::{Value, json};
@@ -132,13 +132,7 @@ fn agent_first_rings_whispers_dials_the_visitor_and_bridges_them() {
     assert!(statuses.iter().all(|e| e["click_to_call_id"] == id.as_str()), "{statuses:?}");
     assert_eq!(statuses[3]["data"]["customer_call_id"], customer_call);
     // Seed 004: the agent's CRM got a Ringing pop for the click to call.
-    let pops: Vec<String> = seen
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|(p, _, _)| p == "/pop")
-        .map(|(_, _, b)| b.as_str().unwrap_or_default().to_string())
-        .collect();
+    let pops = forms(&seen, "/pop");
     assert_eq!(pops.len(), 1, "{pops:?}");
     assert!(pops[0].contains("extenUser=201") && pops[0].contains(&format!("ivrid={id}")), "{pops:?}");
     assert_eq!(d.metric("dialerd_click_to_call_total", "status=\"connected\""), 1.0);

@@ -1,5 +1,5 @@
-//! Requests that reach dialerd from outside: keepalives, INVITEs it does
-//! not route yet, strangers, stale dialogs. SIPp plays the peer.
+//! Requests that reach dialerd from outside: keepalives, INVITEs for
+//! numbers it does not route, strangers, stale dialogs. SIPp plays the peer.
 
 mod common;
 
@@ -18,9 +18,9 @@ fn options_ping_gets_200_with_allow() {
 }
 
 #[test]
-fn invite_from_a_trunk_is_480_until_inbound_routing() {
+fn invite_from_a_trunk_for_a_number_without_a_route_is_404() {
     let d = Daemon::start(free_udp_port(), Opts::default());
-    let r = Sipp::uac("uac_invite_480.xml", d.sip, "127.0.0.1", 1).wait(T);
+    let r = Sipp::uac("uac_invite_404.xml", d.sip, "127.0.0.1", 1).wait(T);
     assert_sipp(&r, 1);
     assert_eq!(d.metric("dialerd_sip_requests_rejected_total", "reason=\"no_inbound_route\""), 1.0);
 }

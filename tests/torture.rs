@@ -58,6 +58,8 @@ fn torture_messages_are_survived_and_answered_by_the_rules() {
         while let Ok((n, _)) = sock.recv_from(&mut buf) {
             codes.extend(status_of(&buf[..n]));
         }
+        // A 100 Trying may or may not precede a quick final answer.
+        codes.retain(|c| *c >= 200);
         codes.sort();
         codes.dedup();
         outcome.insert(name.clone(), codes);
@@ -70,13 +72,15 @@ fn torture_messages_are_survived_and_answered_by_the_rules() {
     // The answer each message gets, from its verdict in INDEX.md:
     // invalid → 400/505 (or dropped); responses → nothing; parseable but
     // semantically wrong → the status RFC 4475 §3.3 names; valid → handled
-    // like any request (INVITE from a trunk 480, OPTIONS 200, REGISTER and
-    // other methods 405, stray BYE 481).
+    // like any request (INVITE from a trunk: 404 from the inbound router,
+    // as no [[inbound]] route takes it, or 480 when only our stateless
+    // fallback can read it; OPTIONS 200, REGISTER and other methods 405,
+    // stray BYE 481).
     let expected: &[(&str, &[u16])] = &[
         // RFC 4475 §3.1.1: valid messages.
         ("rfc4475/wsinv.dat", &[480]),
         ("rfc4475/intmeth.dat", &[405]),
-        ("rfc4475/esc01.dat", &[480]),
+        ("rfc4475/esc01.dat", &[404]),
         ("rfc4475/escnull.dat", &[405]),
         ("rfc4475/esc02.dat", &[405]),
         ("rfc4475/lwsdisp.dat", &[200]),
@@ -99,7 +103,7 @@ fn torture_messages_are_survived_and_answered_by_the_rules() {
         ("rfc4475/lwsstart.dat", &[400]),
         ("rfc4475/trws.dat", &[400]),
         ("rfc4475/escruri.dat", &[400]),
-        ("rfc4475/baddate.dat", &[480]),
+        ("rfc4475/baddate.dat", &[404]),
         ("rfc4475/regbadct.dat", &[400]),
         ("rfc4475/badaspec.dat", &[400]),
         ("rfc4475/baddn.dat", &[400]),
@@ -123,7 +127,7 @@ fn torture_messages_are_survived_and_answered_by_the_rules() {
         ("rfc4475/cparam01.dat", &[405]),
         ("rfc4475/cparam02.dat", &[405]),
         ("rfc4475/regescrt.dat", &[405]),
-        ("rfc4475/sdp01.dat", &[480]),
+        ("rfc4475/sdp01.dat", &[404]),
         ("rfc4475/inv2543.dat", &[480]),
         // RFC 5118.
         ("rfc5118/ipv6-good.dat", &[405]),
@@ -132,10 +136,10 @@ fn torture_messages_are_survived_and_answered_by_the_rules() {
         ("rfc5118/port-unambiguous.dat", &[405]),
         ("rfc5118/via-received-param-with-delim.dat", &[481]),
         ("rfc5118/via-received-param-no-delim.dat", &[200]),
-        ("rfc5118/ipv6-in-sdp.dat", &[480]),
+        ("rfc5118/ipv6-in-sdp.dat", &[404]),
         ("rfc5118/mult-ip-in-header.dat", &[481]),
-        ("rfc5118/mult-ip-in-sdp.dat", &[480]),
-        ("rfc5118/ipv4-mapped-ipv6.dat", &[480]),
+        ("rfc5118/mult-ip-in-sdp.dat", &[404]),
+        ("rfc5118/ipv4-mapped-ipv6.dat", &[404]),
         ("rfc5118/ipv6-bug-abnf-3-colons.dat", &[400]),
         ("rfc5118/ipv6-correct-abnf-2-colons.dat", &[200]),
     ];

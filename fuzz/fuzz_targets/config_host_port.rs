@@ -1,11 +1,21 @@
-//! `config::split_host_port` (trunk addresses) and `is_sip_user`.
+//! `config::split_host_port` (trunk addresses), `is_sip_user` and
+//! `Cidr::parse` (trunks' `inbound_cidrs`).
 #![no_main]
 
-use dialerd::config::{is_sip_user, split_host_port};
+use dialerd::config::{Cidr, is_sip_user, split_host_port};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(s) = std::str::from_utf8(data) else { return };
+
+    if let Ok(c) = Cidr::parse(s) {
+        // Written back it parses to the same range, which holds its own
+        // network address.
+        let text = c.to_string();
+        assert_eq!(Cidr::parse(&text), Ok(c), "{s:?} -> {text:?}");
+        let net: std::net::IpAddr = text.split('/').next().unwrap().parse().unwrap();
+        assert!(c.contains(net), "{text} does not contain its address");
+    }
 
     if is_sip_user(s) {
         assert!(!s.is_empty() && s.len() <= 64);

@@ -1,4 +1,5 @@
-//! `media::sdp::negotiate`: the far end's SDP, raw bytes off the wire.
+//! `media::sdp::negotiate`: the far end's SDP, raw bytes off the wire; our
+//! offer and our answer to it must negotiate back.
 #![no_main]
 
 use dialerd::media::sdp::{self, Codec, Direction, SdpError, negotiate};
@@ -31,4 +32,10 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(back.payload_type, 0);
     assert_eq!(back.dtmf_payload_type, Some(sdp::DTMF_PAYLOAD_TYPE));
     assert_eq!(back.direction, Direction::SendRecv);
+    // Answering this SDP as an offer (an inbound call) settles the same
+    // codec, payload types and our address.
+    let answer = sdp::answer(n.remote.ip(), 40000, 1, &n);
+    let a = negotiate(answer.as_bytes()).unwrap_or_else(|e| panic!("our answer {answer:?} does not negotiate: {e}"));
+    assert_eq!((a.codec, a.payload_type, a.dtmf_payload_type), (n.codec, n.payload_type, n.dtmf_payload_type));
+    assert_eq!(a.remote.port(), 40000);
 });

@@ -64,6 +64,15 @@ pub struct CallSpec {
     /// Capacity already granted (reject mode); `None` waits in the queue.
     pub admitted: Option<(Admitted, InvitePermit)>,
     pub origin: Origin,
+    /// An INVITE from a trunk this call answers, instead of dialling.
+    pub inbound: Option<InboundLeg>,
+}
+
+/// The far end's INVITE: its leg, its SDP offer, the capacity it took.
+pub struct InboundLeg {
+    pub leg: UacLeg,
+    pub offer: Option<Vec<u8>>,
+    pub admitted: Admitted,
 }
 
 struct Actor {
@@ -106,10 +115,14 @@ pub async fn run(
     view: watch::Sender<CallView>,
     mut commands: mpsc::Receiver<CallCommand>,
 ) {
-    let (admitted, invite) = match spec.admitted {
+    let (mut admitted, invite) = match spec.admitted {
         Some((a, p)) => (Some(a), Some(p)),
         None => (None, None),
     };
+    let inbound = spec.inbound.map(|i| {
+        admitted = Some(i.admitted);
+        (i.leg, i.offer)
+    });
     let mut a = Actor {
         id: spec.id,
         trunk: spec.trunk,
@@ -148,7 +161,10 @@ pub async fn run(
             return a.finish();
         }
     }
-    a.machine.start(now());
+    match inbound {
+        Some((leg, offer)) => a.answer_inbound(leg, offer),
+        None => a.machine.start(now()),
+    }
     a.run_loop(&mut commands).await;
     a.finish();
 }
@@ -405,6 +421,35 @@ impl Actor {
         self.leg = Some(self.deps.legs.start(req));
     }
 
+    /// RFC 3264 §6: answer the trunk's offer at once with the codec we
+    /// negotiate from it; an offer we cannot use is refused with 488
+    /// (RFC 3261 §13.3.1.3), an offerless INVITE too (we do not offer in
+    /// the 2xx).
+    fn answer_inbound(&mut self, leg: UacLeg, offer: Option<Vec<u8>>) {
+        self.machine.start_inbound();
+        self.leg = Some(leg);
+        m::call_started(&self.trunk.cfg.name);
+        self.started = true;
+        let negotiated = match offer.as_deref() {
+            None => Err("the INVITE carried no SDP offer".to_string()),
+            Some(o) => sdp::negotiate(o).map_err(|e| e.to_string()),
+        };
+        match negotiated {
+            Ok(n) => {
+                let port = self.rtp.as_ref().and_then(|s| s.local_addr().ok()).map_or(0, |a| a.port());
+                let answer = sdp::answer(self.deps.rtp.ip(), port, rand::random::<u32>() as u64, &n);
+                self.command(LegCommand::Answer { sdp: answer.into_bytes() });
+                self.machine.handle_leg(now(), LegEvent::Answered { sdp: offer });
+            }
+            Err(reason) => {
+                info!(call = %self.id, reason, "inbound call refused: no usable SDP offer");
+                self.command(LegCommand::Reject { status: 488, reason: None });
+                let ev = LegEvent::Rejected { status: 488, reason, retry_after: None, redirect_user: None };
+                self.machine.handle_leg(now(), ev);
+            }
+        }
+    }
+
     fn record(&self, e: Event) {
         let at = jiff::Timestamp::now();
         if let Some((kind, data)) = event_out(&e) {
@@ -462,6 +507,8 @@ impl Actor {
                 "duration_ms": v.duration_ms,
                 "digits": v.digits,
                 "outcome": v.flow.as_ref().and_then(|f| f.outcome.clone()),
+                "direction": v.direction,
+                "from": v.from,
             })
         };
         self.publish("call.ended", data);

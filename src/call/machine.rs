@@ -144,6 +144,17 @@ impl CallMachine {
         self.actions.push_back(Action::Event(Event::Dialing));
     }
 
+    /// An INVITE from a trunk (RFC 3261 §13.3): it rings at us until the
+    /// actor answers it (a `LegEvent::Answered` carrying the offer) or
+    /// refuses it. No INVITE of ours, so no dial and no no-answer timer.
+    pub fn start_inbound(&mut self) {
+        if !matches!(self.phase, Phase::Idle) {
+            return;
+        }
+        self.phase = Phase::Dialing { ringing: true, early_media: false, early_sdp: None, hops: 0 };
+        self.actions.push_back(Action::Event(Event::Ringing { sip_status: 180 }));
+    }
+
     pub fn handle_leg(&mut self, now: Instant, ev: LegEvent) {
         let phase = std::mem::replace(&mut self.phase, Phase::Ended);
         self.phase = match (phase, ev) {

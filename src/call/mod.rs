@@ -3,6 +3,7 @@
 
 pub mod actor;
 pub mod bridge;
+pub mod inbound;
 pub mod log;
 pub mod machine;
 pub mod outcome;

@@ -85,6 +85,22 @@ impl Placer {
 
     /// Spawns the call's actor with capacity taken by [`Placer::admit`].
     pub fn spawn(&self, id: CallId, req: PlaceRequest, grant: Option<Grant>) -> Placed {
+        self.spawn_with(id, req, grant, None)
+    }
+
+    /// An inbound call from `req.trunk`: the actor answers `leg` and runs
+    /// the flow; `caller` is shown as the view's `from`.
+    pub fn spawn_inbound(&self, id: CallId, req: PlaceRequest, inbound: actor::InboundLeg, caller: String) -> Placed {
+        self.spawn_with(id, req, None, Some((inbound, caller)))
+    }
+
+    fn spawn_with(
+        &self,
+        id: CallId,
+        req: PlaceRequest,
+        grant: Option<Grant>,
+        inbound: Option<(actor::InboundLeg, String)>,
+    ) -> Placed {
         let trunk = self.admission.trunk(req.trunk).clone();
         let admitted = grant.map(|g| g.0);
         let calls = &self.cfg.calls;
@@ -98,7 +114,13 @@ impl Placer {
             give_up_after: self.cfg.sip.t1 * 64 + Duration::from_secs(1),
             park_on: req.park_on,
         };
-        let (view_tx, view_rx) = watch::channel(CallView::new(id, req.to_text, trunk.cfg.name.clone()));
+        let mut view = CallView::new(id, req.to_text, trunk.cfg.name.clone());
+        let inbound = inbound.map(|(leg, caller)| {
+            view.direction = super::view::CallDirection::Inbound;
+            view.from = Some(caller);
+            leg
+        });
+        let (view_tx, view_rx) = watch::channel(view);
         let (cmd_tx, cmd_rx) = mpsc::channel(4);
         self.deps.registry.insert(id, req.origin.client.clone(), view_rx.clone(), cmd_tx);
         let spec = CallSpec {
@@ -110,8 +132,13 @@ impl Placer {
             plan,
             admitted,
             origin: req.origin,
+            inbound,
         };
-        let state = if spec.admitted.is_some() { CallState::Dialing } else { CallState::Queued };
+        let state = match (&spec.inbound, &spec.admitted) {
+            (Some(_), _) => CallState::Ringing,
+            (None, Some(_)) => CallState::Dialing,
+            (None, None) => CallState::Queued,
+        };
         self.tasks.spawn(actor::run(spec, self.deps.clone(), view_tx, cmd_rx));
         Placed { id, state, view: view_rx }
     }

@@ -34,8 +34,14 @@ pub struct CallView {
     #[schema(value_type = String, example = "01937a6e-5b9c-7c1e-9a0e-3f1b2c4d5e6f")]
     pub id: CallId,
     pub state: CallState,
-    /// The number or SIP URI dialled, as given to `POST /v1/calls`.
+    /// `outbound` (placed by dialerd) or `inbound` (from a trunk).
+    pub direction: CallDirection,
+    /// The number or SIP URI dialled, as given to `POST /v1/calls`; for an
+    /// inbound call, the DID the caller dialled.
     pub to: String,
+    /// Inbound: the caller's number (From user part).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
     pub trunk: String,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
@@ -66,11 +72,20 @@ pub struct CallView {
     pub bridge: Option<super::bridge::BridgeView>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CallDirection {
+    Outbound,
+    Inbound,
+}
+
 impl CallView {
     pub fn new(id: CallId, to: String, trunk: String) -> Self {
         Self {
             id,
             state: CallState::Queued,
+            direction: CallDirection::Outbound,
+            from: None,
             to,
             trunk,
             created_at: Timestamp::now(),

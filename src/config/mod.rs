@@ -17,8 +17,12 @@ pub(crate) use agents::valid_extension;
 pub use agents::{AgentConfig, PopFilter};
 mod webhooks;
 pub use webhooks::{EventsConfig, WebhookConfig};
+pub mod cidr;
 pub(crate) mod reader;
 mod trunks;
+pub use cidr::{Cidr, Sources};
+mod inbound;
+pub use inbound::{InboundConfig, InboundTarget};
 
 pub use reader::Problem;
 use reader::Reader;
@@ -46,6 +50,7 @@ pub struct Config {
     pub trunks: Vec<TrunkConfig>,
     pub lead_api: LeadApiConfig,
     pub click_to_call: ClickToCallConfig,
+    pub inbound: Vec<InboundConfig>,
 }
 
 #[derive(Debug, Clone)]
@@ -182,6 +187,9 @@ pub struct TrunkConfig {
     pub caller_name: Option<String>,
     pub max_concurrent: usize,
     pub max_cps: f64,
+    /// Sources (besides the trunk's own address) whose INVITEs are this
+    /// trunk's inbound calls.
+    pub inbound_cidrs: Vec<Cidr>,
 }
 
 /// Why a configuration could not be used.
@@ -395,10 +403,12 @@ impl Config {
         let lead_api = leads::read(t, &names, &mut problems);
         let t = table("click_to_call", &mut problems);
         let click_to_call = click_to_call::read(t, &names, &mut problems);
+        let inbound = inbound::read(root.and_then(|r| r.get("inbound")), &names, &agent_groups, &mut problems);
 
         if let Some(root) = root {
-            const SECTIONS: [&str; 15] = [
+            const SECTIONS: [&str; 16] = [
                 "agents",
+                "inbound",
                 "click_to_call",
                 "agent_groups",
                 "lead_api",
@@ -437,6 +447,7 @@ impl Config {
             trunks,
             lead_api,
             click_to_call,
+            inbound,
         };
         if cfg.sip.listen == cfg.api.listen && cfg.sip.listen.port() != 0 {
             problems.push(Problem { key: "api.listen".into(), message: "must differ from sip.listen".into() });

@@ -60,6 +60,13 @@ pub(super) fn read_trunks(v: Option<&Value>, problems: &mut Vec<Problem>) -> Vec
         }
         let max_concurrent = r.integer("max_concurrent", 100, 1, 1_000_000) as usize;
         let max_cps = r.number("max_cps", 10.0, 0.01, 1_000_000.0);
+        let mut inbound_cidrs = Vec::new();
+        for (i, c) in r.strings("inbound_cidrs").unwrap_or_default().iter().enumerate() {
+            match super::Cidr::parse(c) {
+                Ok(c) => inbound_cidrs.push(c),
+                Err(why) => r.problem(&format!("inbound_cidrs[{i}]"), why),
+            }
+        }
         r.finish();
         if let (Some(name), Some((host, port))) = (name, host_port) {
             out.push(TrunkConfig {
@@ -74,6 +81,7 @@ pub(super) fn read_trunks(v: Option<&Value>, problems: &mut Vec<Problem>) -> Vec
                 caller_name,
                 max_concurrent,
                 max_cps,
+                inbound_cidrs,
             });
         }
     }

@@ -70,6 +70,29 @@ pub fn offer(ip: IpAddr, rtp_port: u16, session_id: u64, version: u64) -> String
     s
 }
 
+/// Our answer to an offer (RFC 3264 §6.1): the codec [`negotiate`] chose
+/// from it, under the offerer's payload type, and telephone-event when it
+/// was offered; `sendrecv`.
+pub fn answer(ip: IpAddr, rtp_port: u16, session_id: u64, n: &Negotiated) -> String {
+    let family = if ip.is_ipv4() { "IP4" } else { "IP6" };
+    let pt = n.payload_type;
+    let mut s = String::with_capacity(300);
+    let _ = write!(
+        s,
+        "v=0\r\no=dialerd {session_id} 1 IN {family} {ip}\r\ns=dialerd\r\nc=IN {family} {ip}\r\nt=0 0\r\n\
+         m=audio {rtp_port} RTP/AVP {pt}"
+    );
+    if let Some(d) = n.dtmf_payload_type {
+        let _ = write!(s, " {d}");
+    }
+    let _ = write!(s, "\r\na=rtpmap:{pt} {}/8000\r\n", n.codec.name());
+    if let Some(d) = n.dtmf_payload_type {
+        let _ = write!(s, "a=rtpmap:{d} telephone-event/8000\r\na=fmtp:{d} 0-16\r\n");
+    }
+    s.push_str("a=ptime:20\r\na=sendrecv\r\n");
+    s
+}
+
 /// Reads the far end's answer (or offer) and settles codec and address.
 pub fn negotiate(sdp: &[u8]) -> Result<Negotiated, SdpError> {
     let text = std::str::from_utf8(sdp).map_err(|_| SdpError::Malformed("not UTF-8".into()))?;
@@ -226,6 +249,22 @@ mod tests {
 
     fn answer(m: &str, extra: &str) -> String {
         format!("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\n{m}\r\n{extra}")
+    }
+
+    #[test]
+    fn an_answer_takes_the_offerers_codec_and_event_payload_types() {
+        let offer = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n\
+                     m=audio 4000 RTP/AVP 8 0 96\r\na=rtpmap:96 telephone-event/8000\r\n";
+        let n = negotiate(offer.as_bytes()).unwrap();
+        let a = super::answer("127.0.0.1".parse().unwrap(), 30000, 7, &n);
+        assert!(a.contains("m=audio 30000 RTP/AVP 8 96\r\n"), "{a}");
+        assert!(a.contains("a=rtpmap:8 PCMA/8000") && a.contains("a=rtpmap:96 telephone-event/8000"), "{a}");
+        // The answer read back settles the same codec and event type.
+        let back = negotiate(a.as_bytes()).unwrap();
+        assert_eq!((back.codec, back.dtmf_payload_type), (Codec::Pcma, Some(96)));
+        let plain =
+            negotiate(offer.replace(" 96", "").replace("a=rtpmap:96 telephone-event/8000\r\n", "").as_bytes()).unwrap();
+        assert!(!super::answer("127.0.0.1".parse().unwrap(), 30000, 7, &plain).contains("telephone-event"));
     }
 
     #[test]

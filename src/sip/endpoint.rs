@@ -2,7 +2,7 @@
 //! dialog layers, and the router for incoming requests. The one place where
 //! the stack is assembled and configured.
 
-use super::leg::{InviteRequest, LegFactory, UacLeg};
+use super::leg::{InboundHandler, InviteRequest, LegFactory, UacLeg};
 use super::socket::{CountingSocket, Granted};
 use super::{SipError, router, uac};
 use rsipstack::EndpointBuilder;
@@ -10,8 +10,7 @@ use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::transaction::endpoint::EndpointOption;
 use rsipstack::transport::TransportLayer;
 use rsipstack::transport::udp::UdpConnection;
-use std::collections::HashSet;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -27,8 +26,9 @@ pub struct SipSettings {
     pub t4: Duration,
     pub recv_buffer_bytes: usize,
     pub send_buffer_bytes: usize,
-    /// Source IPs allowed to send us INVITEs (the trunks').
-    pub trunk_ips: HashSet<IpAddr>,
+    /// Sources allowed to send us INVITEs (the trunks' addresses and
+    /// `inbound_cidrs`).
+    pub trunk_sources: crate::config::Sources,
     /// Refuse requests that break RFC 3261 grammar (see `wire.rs`).
     pub strict_parsing: bool,
 }
@@ -37,6 +37,9 @@ pub(crate) struct Shared {
     pub dialogs: Arc<DialogLayer>,
     pub local: SocketAddr,
     pub tasks: TaskTracker,
+    /// Takes INVITEs from trunks once the daemon has set it; until then
+    /// they are answered 480.
+    pub inbound: std::sync::OnceLock<Arc<dyn InboundHandler>>,
 }
 
 impl Shared {
@@ -59,7 +62,7 @@ impl SipEndpoint {
             s.listen,
             s.recv_buffer_bytes,
             s.send_buffer_bytes,
-            s.trunk_ips.clone(),
+            s.trunk_sources.clone(),
             s.strict_parsing,
         )
         .map_err(|e| SipError::Bind(s.listen, e))?;
@@ -78,10 +81,16 @@ impl SipEndpoint {
             .build();
         let incoming = endpoint.incoming_transactions().map_err(|e| SipError::Stack(e.to_string()))?;
         let dialogs = Arc::new(DialogLayer::new(endpoint.inner.clone()));
-        let shared = Arc::new(Shared { dialogs, local, tasks: tasks.clone() });
+        let shared = Arc::new(Shared { dialogs, local, tasks: tasks.clone(), inbound: Default::default() });
         tasks.spawn(async move { endpoint.serve().await });
-        tasks.spawn(router::run(shared.clone(), incoming, s.trunk_ips, cancel));
+        tasks.spawn(router::run(shared.clone(), incoming, s.trunk_sources, cancel));
         Ok(Self { shared, granted })
+    }
+
+    /// Routes INVITEs from trunks to `handler` from now on (set once; the
+    /// handler needs the call machinery, built after the endpoint).
+    pub fn set_inbound(&self, handler: Arc<dyn InboundHandler>) {
+        let _ = self.shared.inbound.set(handler);
     }
 
     pub fn local_addr(&self) -> SocketAddr {

@@ -1,6 +1,8 @@
 //! The call leg as call actors see it: our own types, no rsipstack.
 //!
-//! A leg is one outbound INVITE dialog (auth retries included). The actor
+//! A leg is one INVITE dialog: outbound (auth retries included), or
+//! inbound from a trunk ([`InboundInvite`], answered with the UAS
+//! commands). The actor
 //! sends [`LegCommand`]s and receives [`LegEvent`]s over bounded channels;
 //! whoever implements [`LegFactory`] (the SIP endpoint, or a scripted peer in
 //! actor tests) drives the wire.
@@ -68,7 +70,35 @@ pub enum LegCommand {
     Cancel,
     /// End the established dialog; `reason` is a `Reason` header value
     /// (RFC 3326), e.g. `SIP;cause=488;text="Not Acceptable Here"`.
+    /// On an inbound leg not yet answered: a 480 final response.
     Bye { reason: Option<String> },
+    /// Inbound: 180 Ringing (RFC 3261 §13.3.1.1).
+    Ring,
+    /// Inbound: 200 OK with our SDP answer (§13.3.1.4).
+    Answer { sdp: Vec<u8> },
+    /// Inbound: a final error response (§13.3.1.3).
+    Reject { status: u16, reason: Option<String> },
+}
+
+/// An INVITE from a trunk that opens a dialog: what the application
+/// needs to route it. Its leg reports [`LegEvent::RemoteBye`] when the
+/// caller hangs up and `Rejected { status: 487 }` when the caller cancels.
+#[derive(Debug, Clone)]
+pub struct InboundInvite {
+    /// The dialled number: the Request-URI's user part.
+    pub did: String,
+    /// The caller: the From URI's user part.
+    pub caller: String,
+    pub caller_display: Option<String>,
+    pub source: SocketAddr,
+    /// The SDP offer; `None` for an offerless INVITE.
+    pub sdp_offer: Option<Vec<u8>>,
+}
+
+/// Who takes INVITEs from trunks. Called on the SIP router's task: it
+/// must not block (spawn, or answer through the leg).
+pub trait InboundHandler: Send + Sync + 'static {
+    fn incoming(&self, invite: InboundInvite, leg: UacLeg);
 }
 
 /// The actor's end of a leg.

@@ -2,7 +2,7 @@
 //!
 //! Call actors see only [`leg`]'s types: an [`InviteRequest`] in, a
 //! [`UacLeg`] of events and commands out. `endpoint` assembles the stack,
-//! `uac` drives outbound dialogs, `router` answers requests that belong to
+//! `uac` drives outbound dialogs, `uas` inbound ones, `router` answers requests that belong to
 //! no dialog of ours, `socket` counts the wire, `digest` answers challenges.
 //! Limits of the stack we work around are in docs/sip-stack.md.
 
@@ -13,10 +13,11 @@ pub mod policy;
 mod router;
 pub mod socket;
 mod uac;
+mod uas;
 pub mod wire;
 
 pub use endpoint::{SipEndpoint, SipSettings};
-pub use leg::{Credentials, InviteRequest, LegCommand, LegEvent, LegFactory, UacLeg};
+pub use leg::{Credentials, InboundHandler, InboundInvite, InviteRequest, LegCommand, LegEvent, LegFactory, UacLeg};
 pub use uac::parse_retry_after;
 
 /// The stack's tracing target; it logs every datagram (numbers included)

@@ -1,20 +1,20 @@
 //! Incoming requests that open no dialog of ours, and the hand-off of
 //! in-dialog requests to rsipstack's dialog layer (the one routing map).
 //!
-//! Policy for this version: OPTIONS → 200; INVITE from an IP that is not a
-//! trunk's → 403 and nothing else; INVITE from a trunk → 480 until inbound
-//! routing lands; in-dialog requests for unknown dialogs → 481; requests
+//! Policy: OPTIONS → 200; INVITE from an IP that is not a trunk's → 403
+//! and nothing else; INVITE from a trunk → the inbound handler (`uas.rs`
+//! drives its dialog; 480 before the daemon sets a handler); in-dialog requests for unknown dialogs → 481; requests
 //! that parse but break RFC 3261 rules → 400/416/420/415.
 
 use super::endpoint::Shared;
+use super::leg::{InboundHandler, InboundInvite, UacLeg};
 use super::policy;
 use crate::metrics as m;
+use rsipstack::sip::ToTypedHeader;
 use rsipstack::sip::prelude::HeadersExt;
 use rsipstack::sip::{Header, Method, Request, StatusCode};
 use rsipstack::transaction::TransactionReceiver;
 use rsipstack::transaction::transaction::Transaction;
-use std::collections::HashSet;
-use std::net::IpAddr;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
@@ -22,7 +22,7 @@ use tracing::debug;
 pub(super) async fn run(
     shared: Arc<Shared>,
     mut incoming: TransactionReceiver,
-    trunk_ips: HashSet<IpAddr>,
+    trunk_sources: crate::config::Sources,
     cancel: CancellationToken,
 ) {
     loop {
@@ -62,8 +62,15 @@ pub(super) async fn run(
             continue;
         }
         let source = tx.connection.as_ref().and_then(|c| c.get_remote_addr()).and_then(|a| a.get_socketaddr().ok());
-        let from_trunk = source.is_some_and(|s| trunk_ips.contains(&s.ip()));
+        let from_trunk = source.is_some_and(|s| trunk_sources.contains(s.ip()));
         let method = tx.original.method.to_string();
+        if tx.original.method == Method::Invite
+            && from_trunk
+            && let (Some(handler), Some(source)) = (shared.inbound.get(), source)
+        {
+            inbound(&shared, handler.clone(), tx, source);
+            continue;
+        }
         let Some((code, reason)) = policy::answer(&method, false, from_trunk) else { continue };
         if let Some(r) = reason {
             m::sip_rejected(r);
@@ -78,6 +85,23 @@ pub(super) async fn run(
         };
         reply(&shared, tx, StatusCode::from(code), headers);
     }
+}
+
+/// An INVITE from a trunk: its UAS leg starts, the handler routes it.
+fn inbound(shared: &Arc<Shared>, handler: Arc<dyn InboundHandler>, tx: Transaction, source: std::net::SocketAddr) {
+    let req = &tx.original;
+    let user_of = |u: &rsipstack::sip::Uri| u.user().map(str::to_string).unwrap_or_default();
+    let from = req.from_header().ok().and_then(|f| f.typed().ok());
+    let invite = InboundInvite {
+        did: user_of(&req.uri),
+        caller: from.as_ref().map(|f| user_of(&f.uri)).unwrap_or_default(),
+        caller_display: from.and_then(|f| f.display_name.clone()).filter(|d| !d.is_empty()),
+        source,
+        sdp_offer: (!req.body.is_empty()).then(|| req.body.clone()),
+    };
+    let (leg, events, commands) = UacLeg::channel();
+    shared.tasks.spawn(super::uas::run(shared.clone(), tx, events, commands));
+    handler.incoming(invite, leg);
 }
 
 /// Sends a final response and keeps the transaction alive until it ends,

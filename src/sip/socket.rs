@@ -8,15 +8,15 @@
 //! parser skips, and stateless answers for valid requests it refuses.
 
 use super::{policy, wire};
+use crate::config::Sources;
 use crate::metrics as m;
 use socket2::{Domain, Protocol, Socket, Type};
-use std::collections::HashSet;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 pub struct CountingSocket {
     inner: tokio::net::UdpSocket,
-    trunk_ips: HashSet<IpAddr>,
+    trunk_sources: Sources,
     strict: bool,
 }
 
@@ -42,7 +42,7 @@ impl CountingSocket {
         addr: SocketAddr,
         recv_buf: usize,
         send_buf: usize,
-        trunk_ips: HashSet<IpAddr>,
+        trunk_sources: Sources,
         strict: bool,
     ) -> io::Result<(Self, Granted)> {
         let domain = if addr.is_ipv6() { Domain::IPV6 } else { Domain::IPV4 };
@@ -58,7 +58,7 @@ impl CountingSocket {
         // Linux reports twice the requested size (bookkeeping overhead).
         let granted = Granted { recv: socket.recv_buffer_size()? / 2, send: socket.send_buffer_size()? / 2 };
         let inner = tokio::net::UdpSocket::from_std(socket.into())?;
-        Ok((Self { inner, trunk_ips, strict }, granted))
+        Ok((Self { inner, trunk_sources, strict }, granted))
     }
 
     fn inspect(&self, datagram: &[u8], from: SocketAddr) -> Inspect {
@@ -90,7 +90,7 @@ impl CountingSocket {
         }
         // Valid, but refused by the stack's parser or without a branch the
         // transaction layer can key: answer by policy, statelessly.
-        match policy::answer(&method, in_dialog, self.trunk_ips.contains(&from.ip())) {
+        match policy::answer(&method, in_dialog, self.trunk_sources.contains(from.ip())) {
             None => Inspect::Drop,
             Some((status, reason)) => {
                 let extra: &[(&str, &str)] = if status == 405 { &[("Allow", policy::ALLOW)] } else { &[] };

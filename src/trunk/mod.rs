@@ -159,6 +159,25 @@ impl Admission {
         self.trunks.iter().flat_map(|t| t.addrs.iter().map(|a| a.ip())).collect()
     }
 
+    /// Where trunk traffic may come from: addresses and `inbound_cidrs`.
+    pub fn trunk_sources(&self) -> crate::config::Sources {
+        let nets = self.trunks.iter().flat_map(|t| t.cfg.inbound_cidrs.iter().copied()).collect();
+        crate::config::Sources { ips: self.trunk_ips(), nets }
+    }
+
+    /// The trunk an INVITE from `src` belongs to: the one whose address is
+    /// exactly `src`, else the first whose host or `inbound_cidrs` hold
+    /// its IP (any source port).
+    pub fn trunk_for_source(&self, src: SocketAddr) -> Option<TrunkId> {
+        let exact = self.trunks.iter().find(|t| t.addrs.contains(&src));
+        let by_ip = || {
+            self.trunks.iter().find(|t| {
+                t.addrs.iter().any(|a| a.ip() == src.ip()) || t.cfg.inbound_cidrs.iter().any(|c| c.contains(src.ip()))
+            })
+        };
+        exact.or_else(by_ip).map(|t| t.id)
+    }
+
     /// Admits one call on a trunk now, or says why not.
     pub fn try_admit(&self, id: TrunkId) -> Result<Admitted, Refusal> {
         if self.unanswered.load(Ordering::Relaxed) >= self.max_unanswered {

@@ -36,6 +36,16 @@ pub fn receiver() -> (SocketAddr, Seen) {
     (rx.recv().unwrap(), seen)
 }
 
+/// The form bodies the receiver got on `path` (screen pops).
+pub fn forms(seen: &Seen, path: &str) -> Vec<String> {
+    seen.lock()
+        .unwrap()
+        .iter()
+        .filter(|(p, _, _)| p == path)
+        .map(|(_, _, b)| b.as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
 pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
     let end = Instant::now() + timeout;
     loop {

@@ -417,6 +417,12 @@ impl Sipp {
         Self::spawn(scenario_file, calls, local_ip, &[remote.as_str(), "-r", "10"])
     }
 
+    /// A UAC whose scenario has placeholders (`@DID@`...) replaced first.
+    pub fn uac_templated(scenario_file: &str, remote: SocketAddr, replacements: &[(&str, &str)]) -> Sipp {
+        let remote = remote.to_string();
+        Self::templated(scenario_file, replacements, &[remote.as_str(), "-r", "10"])
+    }
+
     pub fn uas_with(scenario_file: &str, calls: u32, extra: &[&str]) -> Sipp {
         Self::spawn(scenario_file, calls, "127.0.0.1", extra)
     }
@@ -429,6 +435,12 @@ impl Sipp {
 
     /// `uas_templated` with extra SIPp arguments (`-rtp_echo`...).
     pub fn uas_templated_with(scenario_file: &str, replacements: &[(&str, &str)], extra: &[&str]) -> Sipp {
+        Self::templated(scenario_file, replacements, extra)
+    }
+
+    /// One SIPp running a copy of `scenario_file` with its placeholders
+    /// replaced (kept in a temporary directory for the run).
+    fn templated(scenario_file: &str, replacements: &[(&str, &str)], args: &[&str]) -> Sipp {
         let mut text = std::fs::read_to_string(scenario(scenario_file)).unwrap();
         for (from, to) in replacements {
             text = text.replace(from, to);
@@ -436,7 +448,7 @@ impl Sipp {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(scenario_file);
         std::fs::write(&path, text).unwrap();
-        let mut sipp = Self::spawn(path.to_str().unwrap(), 1, "127.0.0.1", extra);
+        let mut sipp = Self::spawn(path.to_str().unwrap(), 1, "127.0.0.1", args);
         sipp._scenario_dir = Some(dir);
         sipp
     }

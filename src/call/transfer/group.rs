@@ -9,7 +9,7 @@ use crate::agents::AgentId;
 use crate::agents::directory::Directory;
 use crate::agents::ring::{Action, Ring};
 use crate::call::place::Placer;
-use crate::call::view::{CallState, CallView};
+use crate::call::view::{CallDirection, CallState, CallView};
 use crate::dialplan::Flow;
 use crate::events::pops;
 use crate::events::screenpop::{PopFields, PopStatus};
@@ -149,8 +149,16 @@ pub async fn ring(placer: &Placer, dir: &Arc<Directory>, o: Offer<'_>) -> Result
 /// customer's call (the conversation); the CRM's answer shows on the
 /// agent's leg.
 fn pop(placer: &Placer, req: &TransferRequest, k: &AgentId, leg: CallId) {
-    let phone = placer.deps.registry.view(&req.from).map(|v| v.to).unwrap_or_default();
-    let did = placer.admission.trunk(req.trunk).cfg.caller_id.clone().unwrap_or_default();
+    // Seed 004: `phone` is the customer, `did` the number the call is on:
+    // for an inbound call the caller and the number they dialled.
+    let view = placer.deps.registry.view(&req.from);
+    let (phone, did) = match view {
+        Some(v) if v.direction == CallDirection::Inbound => (v.from.unwrap_or_default(), v.to),
+        v => (
+            v.map(|v| v.to).unwrap_or_default(),
+            placer.admission.trunk(req.trunk).cfg.caller_id.clone().unwrap_or_default(),
+        ),
+    };
     pop_agent(placer, k, leg, phone, req.from.to_string(), did, |f| f.incoming);
 }
 

@@ -1,0 +1,132 @@
+//! Drives one inbound INVITE dialog (from a trunk) through rsipstack's
+//! server dialog and reports it as [`LegEvent`]s; the application answers
+//! with [`LegCommand`]s: ring, answer with SDP, reject, bye.
+//!
+//! rsipstack's `handle` runs the INVITE server transaction (100 Trying,
+//! the ACK of our 2xx, CANCEL → 487, RFC 3261 §9.2, §13.3.1); the dialog
+//! state channel says how the dialog ends. In-dialog requests reach the
+//! dialog through the router's `match_dialog`.
+
+use super::endpoint::Shared;
+use super::leg::{LegCommand, LegEvent};
+use rsipstack::dialog::dialog::{DialogState, TerminatedReason};
+use rsipstack::sip::{Header, StatusCode};
+use rsipstack::transaction::transaction::Transaction;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tracing::debug;
+
+pub(super) async fn run(
+    shared: Arc<Shared>,
+    mut tx: Transaction,
+    events: mpsc::Sender<LegEvent>,
+    mut commands: mpsc::Receiver<LegCommand>,
+) {
+    let (state_tx, mut states) = shared.dialogs.new_dialog_state_channel();
+    let contact = rsipstack::sip::Uri::try_from(format!("sip:dialerd@{}", shared.local_host()).as_str()).ok();
+    let dialog = match shared.dialogs.get_or_create_server_invite(&tx, state_tx, None, contact) {
+        Ok(d) => d,
+        Err(e) => {
+            debug!(error = %e, "cannot open an inbound dialog");
+            let _ = tx.reply(StatusCode::ServerInternalError).await;
+            let _ = events.send(LegEvent::Failed { status: Some(500), reason: e.to_string() }).await;
+            return;
+        }
+    };
+    let id = dialog.id();
+    let mut serving = dialog.clone();
+    shared.tasks.spawn(async move {
+        if let Err(e) = serving.handle(&mut tx).await {
+            debug!(error = %e, "inbound INVITE transaction ended with an error");
+        }
+    });
+    // Our answer, repeated to session refreshes (RFC 4028 §9).
+    let mut answer: Option<Vec<u8>> = None;
+    let mut commands_open = true;
+    loop {
+        tokio::select! {
+            biased;
+            state = states.recv() => match state {
+                // §9.2: the caller gave up before we answered.
+                Some(DialogState::Terminated(_, TerminatedReason::UacCancel)) => {
+                    let ev = LegEvent::Rejected {
+                        status: 487,
+                        reason: "the caller cancelled".into(),
+                        retry_after: None,
+                        redirect_user: None,
+                    };
+                    let _ = events.send(ev).await;
+                    break;
+                }
+                // §15.1.2: the caller hung up.
+                Some(DialogState::Terminated(_, TerminatedReason::UacBye)) => {
+                    let _ = events.send(LegEvent::RemoteBye { reason: None }).await;
+                    break;
+                }
+                Some(DialogState::Terminated(_, why)) => {
+                    debug!(?why, "inbound dialog ended");
+                    let _ = events.send(LegEvent::Ended).await;
+                    break;
+                }
+                Some(DialogState::Updated(_, request, handle)) => {
+                    let (headers, body) = match (&answer, request.body.is_empty()) {
+                        (Some(sdp), false) | (Some(sdp), true) if request.method == rsipstack::sip::Method::Invite => {
+                            (Some(vec![Header::ContentType("application/sdp".into())]), Some(sdp.clone()))
+                        }
+                        _ => (None, None),
+                    };
+                    let _ = handle.respond(StatusCode::OK, headers, body).await;
+                }
+                Some(DialogState::Info(_, _, handle) | DialogState::Options(_, _, handle)) => {
+                    let _ = handle.reply(StatusCode::OK).await;
+                }
+                Some(
+                    DialogState::Notify(_, _, handle)
+                    | DialogState::Refer(_, _, handle)
+                    | DialogState::Message(_, _, handle)
+                    | DialogState::Publish(_, _, handle),
+                ) => {
+                    let _ = handle.reply(StatusCode::MethodNotAllowed).await;
+                }
+                Some(_) => {}
+                None => {
+                    let _ = events.send(LegEvent::Ended).await;
+                    break;
+                }
+            },
+            cmd = commands.recv(), if commands_open => match cmd {
+                Some(LegCommand::Ring) => {
+                    let _ = dialog.ringing(None, None);
+                }
+                Some(LegCommand::Answer { sdp }) => {
+                    let headers = vec![Header::ContentType("application/sdp".into())];
+                    if let Err(e) = dialog.accept(Some(headers), Some(sdp.clone())) {
+                        let _ = events.send(LegEvent::Failed { status: None, reason: e.to_string() }).await;
+                        break;
+                    }
+                    answer = Some(sdp);
+                }
+                Some(LegCommand::Reject { status, reason }) => {
+                    let _ = dialog.reject(Some(StatusCode::from(status)), reason);
+                }
+                Some(LegCommand::Cancel) | Some(LegCommand::Bye { .. }) | None if answer.is_none() => {
+                    commands_open = false;
+                    let _ = dialog.reject(Some(StatusCode::TemporarilyUnavailable), None);
+                }
+                Some(LegCommand::Cancel) | Some(LegCommand::Bye { .. }) | None => {
+                    let reason = match cmd { Some(LegCommand::Bye { reason }) => reason, _ => None };
+                    let result = match reason {
+                        Some(r) => dialog.bye_with_reason(r).await,
+                        None => dialog.bye().await,
+                    };
+                    if let Err(e) = result {
+                        debug!(error = %e, "BYE did not complete");
+                    }
+                    let _ = events.send(LegEvent::Ended).await;
+                    break;
+                }
+            },
+        }
+    }
+    shared.dialogs.remove_dialog(&id);
+}
