@@ -18,8 +18,9 @@ const DEPTH: usize = 64;
 pub enum BridgeMsg {
     /// The sender's negotiated media: the first message either way.
     Hello(Negotiated),
-    /// A datagram the sender's far end sent.
-    Rtp(Vec<u8>),
+    /// A datagram the sender's far end sent, and when it was read (the
+    /// relay latency metric).
+    Rtp(Vec<u8>, std::time::Instant),
 }
 
 /// One call's end of a bridge.

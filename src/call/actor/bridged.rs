@@ -5,6 +5,7 @@
 use super::{Actor, now, seed};
 use crate::call::bridge::{Bridge, BridgeEnd, BridgeMsg};
 use crate::media::relay::{Leg, Relay};
+use crate::metrics as m;
 use tracing::info;
 
 impl Actor {
@@ -38,13 +39,14 @@ impl Actor {
                 b.relay = Some(relay);
                 self.show_bridge();
             }
-            Some(BridgeMsg::Rtp(d)) => {
+            Some(BridgeMsg::Rtp(d, read_at)) => {
                 let Some(relay) = b.relay.as_mut() else { return };
                 relay.handle_rtp(Leg::A, now(), &d);
                 while let Some((_, t)) = relay.poll_transmit() {
                     if let Some(sock) = self.rtp.as_ref() {
                         // UDP: a failed send is a lost packet.
                         let _ = sock.send_to(&t.packet, t.dest).await;
+                        m::bridge_relay(now().saturating_duration_since(read_at));
                     }
                 }
                 if relay.stats(Leg::A).relayed % 50 == 1 {
@@ -67,7 +69,7 @@ impl Actor {
     /// A datagram from our far end while bridged: to the peer.
     pub(super) fn forward_rtp(&mut self, d: &[u8]) {
         let Some(b) = self.bridge.as_mut().filter(|b| b.relay.is_some()) else { return };
-        match b.end.tx.try_send(BridgeMsg::Rtp(d.to_vec())) {
+        match b.end.tx.try_send(BridgeMsg::Rtp(d.to_vec(), now())) {
             Ok(()) => b.forwarded += 1,
             Err(_) => b.overflow += 1,
         }
