@@ -4,7 +4,8 @@
 //! site's secret (`clicktocall::signature`); each nonce is accepted once.
 //! The GET answers the site (signed, empty body), an API key or session
 //! of the site's client (status and visitor info), or the browser that
-//! holds the request's status token (status only). A POST with `at` is a callback:
+//! holds the request's status token (status only; CORS for the site's
+//! `allowed_origins`, see `widget.rs`). A POST with `at` is a callback:
 //! stored as `scheduled` and run then (`clicktocall::timer`).
 
 use super::error::{ApiError, ErrorBody};
@@ -222,10 +223,14 @@ pub async fn get(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path
         Some(c2c) => c2c.store().click(&id).await.map_err(ApiError::store),
         None => Err(ApiError::NotFound { field: "path", what: "click to call".into() }),
     };
-    match row {
+    let site = row.as_ref().ok().and_then(|r| r.as_ref()).map(|r| r.site.clone());
+    let mut resp = match row {
         Ok(row) => read(&app, &headers, &id, row).await.map(Json).into_response(),
         Err(e) => e.into_response(),
-    }
+    };
+    // Errors too: the widget shows why its poll failed.
+    super::widget::status_cors(&app, site.as_deref(), &headers, &mut resp);
+    resp
 }
 
 async fn read(app: &App, headers: &HeaderMap, id: &str, row: Option<ClickRow>) -> Result<ClickView, ApiError> {
