@@ -6,7 +6,8 @@
 //! Chromium opens the page, asks for a call, sees dialerd's field error,
 //! then `connected` and `finished` while SIPp plays the agent (presses 1)
 //! and the visitor (`-rtp_echo`); with the agent paused the widget offers
-//! the offline form, whose callback is stored as `scheduled`.
+//! the offline form, whose callback is stored as `scheduled`, and a "call
+//! me now" refused with 409 moves to it.
 
 mod common;
 
@@ -170,6 +171,22 @@ fn the_widget_calls_the_visitor_back_or_schedules_a_callback() {
     let ahead = due.duration_since(jiff::Timestamp::now()).as_secs();
     // The proposal is half an hour ahead (minute precision).
     assert!((28 * 60..=31 * 60).contains(&ahead), "due in {ahead} s: {v}");
+
+    // The last agent goes between drawing "call me now" and the submit:
+    // dialerd's 409 turns it into the offline form, keeping what was typed.
+    d.api("PUT", "/v1/agents/dana/status", Some(&json!({"status": "available"})));
+    b.click(&format!("{W}#close"));
+    b.click(&format!("{W}#open"));
+    b.wait_exists(&format!("{W}#form[data-mode=online]"), Duration::from_secs(10));
+    d.api("PUT", "/v1/agents/dana/status", Some(&json!({"status": "paused"})));
+    b.type_text(&format!("{W}#name"), "Alan Turing");
+    b.type_text(&format!("{W}#phone"), "+1 555 123 0001");
+    b.click(&format!("{W}#submit"));
+    b.wait_exists(&format!("{W}#form[data-mode=offline]"), Duration::from_secs(10));
+    assert_eq!(
+        (b.value(&format!("{W}#name")), b.value(&format!("{W}#phone"))),
+        ("Alan Turing".into(), "+1 555 123 0001".into())
+    );
 }
 
 /// POSTs `body` signed by the site's secret.

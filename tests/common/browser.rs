@@ -184,6 +184,13 @@ impl Browser {
         v.as_str().map(str::to_string)
     }
 
+    /// The current value of the input matching `css` (what was typed).
+    pub fn value(&self, css: &str) -> String {
+        let id = self.find(css).unwrap_or_else(|e| panic!("no {css:?} on {}: {e:?}", self.current_url()));
+        let v = self.get(&format!("/element/{id}/property/value")).unwrap_or_else(|e| panic!("{css:?}: {e:?}"));
+        v.as_str().unwrap_or_default().to_string()
+    }
+
     /// The address of the current page.
     pub fn current_url(&self) -> String {
         match self.get("/url") {
