@@ -317,7 +317,9 @@ fn a_callback_waits_for_its_time_and_an_agent_then_connects() {
     let token = created["status_token"].as_str().unwrap().to_string();
     let (s, v) = d.raw(&format!("/v1/click-to-call/{id}"), &[("Dialerd-Status-Token", &token)], None);
     assert_eq!((s, v["status"].as_str(), v["phase"].as_str()), (200, Some("scheduled"), Some("new")), "{v}");
-    assert_eq!(d.metric("dialerd_click_to_call_scheduled", ""), 1.0);
+    wait_for("the waiting gauge", Duration::from_secs(5), || {
+        (d.metric("dialerd_click_to_call_scheduled", "") == 1.0).then_some(())
+    });
 
     // Past its time with the agent still paused, it waits for one.
     std::thread::sleep(Duration::from_millis(3500));
