@@ -41,6 +41,7 @@ pub const LEAD_EVENTS: &str = "dialerd_leads_total";
 pub const CLICK_TO_CALL: &str = "dialerd_click_to_call_total";
 pub const BRIDGE_RELAY: &str = "dialerd_bridge_relay_seconds";
 pub const CLICK_REFUSED: &str = "dialerd_click_to_call_refused_total";
+pub const CLICK_SCHEDULED: &str = "dialerd_click_to_call_scheduled";
 pub const LEAD_MESSAGES: &str = "dialerd_lead_messages_total";
 
 /// Call set-up spans loopback (sub-millisecond) to carriers (seconds).
@@ -155,6 +156,11 @@ fn describe() {
         "Lead API requests (POST /api/), by action and status (ok, fail, error)."
     );
     describe_counter!(CLICK_TO_CALL, Unit::Count, "Click-to-call requests reaching each status.");
+    describe_gauge!(
+        CLICK_SCHEDULED,
+        Unit::Count,
+        "Scheduled click-to-call requests (callbacks) waiting for their time."
+    );
     describe_counter!(
         CLICK_REFUSED,
         Unit::Count,
@@ -240,6 +246,10 @@ pub fn lead_request(action: &'static str, status: &'static str) {
 
 pub fn click_to_call(status: &'static str) {
     counter!(CLICK_TO_CALL, "status" => status).increment(1);
+}
+
+pub fn click_scheduled(waiting: usize) {
+    gauge!(CLICK_SCHEDULED).set(waiting as f64);
 }
 
 pub fn click_refused(reason: &'static str) {

@@ -178,6 +178,7 @@ fn the_openapi_document_matches_the_routes() {
         ("GET", "/v1/campaigns/{id}/explain"),
         ("GET", "/v1/campaigns/{id}/records"),
         ("GET", "/v1/campaigns/{id}/stats"),
+        ("GET", "/v1/click-to-call/sites/{key}"),
         ("GET", "/v1/click-to-call/{id}"),
         ("GET", "/v1/clients/{id}/lead-keys"),
         ("GET", "/v1/dialplans"),
@@ -190,6 +191,7 @@ fn the_openapi_document_matches_the_routes() {
         ("GET", "/v1/services"),
         ("GET", "/v1/webhooks"),
         ("GET", "/v1/webhooks/{id}/dead"),
+        ("GET", "/widget.js"),
         ("POST", "/api/"),
         ("POST", "/l/{token}"),
         ("POST", "/v1/agent-groups"),
@@ -223,7 +225,8 @@ fn the_openapi_document_matches_the_routes() {
             .replace("{phone}", "%2B15551234")
             .replace("{letter}", "1")
             .replace("{token}", "x")
-            .replace("{key_id}", "k");
+            .replace("{key_id}", "k")
+            .replace("{key}", "k");
         let (s, v, _) = raw(&d, method, &path, Some(KEY), Some("{}"));
         assert!(s != 405 && v["error"]["field"] != "path", "{method} {path}: {s} {v}");
     }

@@ -4,7 +4,8 @@
 //! visitor's hang-up ends the agent's leg; statuses arrive as signed
 //! webhooks in order and through `GET /v1/click-to-call/{id}`. Requests
 //! unsigned, wrongly signed, expired or replayed are refused, as are those
-//! that break the site's policy.
+//! that break the site's policy. Callbacks (`at`) wait as `scheduled` for
+//! their time and an agent, across a `kill -9`.
 
 mod common;
 
@@ -251,6 +252,144 @@ fn customer_first_dials_the_visitor_then_rings_the_agents() {
     assert!(vc["answered_at"].as_str().unwrap() < va["created_at"].as_str().unwrap(), "{vc}\n{va}");
     assert!(va["bridge"]["relayed"].as_u64().unwrap() > 10 && vc["bridge"]["relayed"].as_u64().unwrap() > 10);
     assert_eq!(hangup_cause(&va), "bridged_call_ended");
+    assert_sipp(&agent_sipp.wait(Duration::from_secs(10)), 1);
+    assert_sipp(&customer.wait(Duration::from_secs(10)), 1);
+}
+
+/// RFC 3339 for `secs` from now.
+fn in_secs(secs: i64) -> String {
+    (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(secs)).to_string()
+}
+
+fn set_agent(d: &Daemon, agent: &str, status: &str) {
+    let (s, v) = d.api("PUT", &format!("/v1/agents/{agent}/status"), Some(&json!({ "status": status })));
+    assert_eq!(s, 200, "{v}");
+}
+
+#[test]
+fn a_callback_waits_for_its_time_and_an_agent_then_connects() {
+    let agent_sipp = Sipp::uas_templated("c2c_agent.xml", &[("@DELAY@", "300")]);
+    let customer = Sipp::uas_templated_with("bridge_customer.xml", &[("@HOLD@", "3000")], &["-rtp_echo"]);
+    let (hooks, seen) = receiver();
+    let mut tail = site(customer.port, "");
+    tail += &agent("dana", "201", agent_sipp.port, "127.0.0.1:9");
+    tail += "[[agent_groups]]\nid = \"sales\"\nagents = [\"dana\"]\nring_timeout_s = 10\n";
+    tail += &format!(
+        "[[webhooks]]\nname = \"crm\"\nurl = \"http://{hooks}/status\"\nevents = [\"click_to_call.*\"]\n\
+         secret = \"hook-secret-0123456789\"\n"
+    );
+    let d = Daemon::start(free_udp_port(), Opts { tail, ..Default::default() });
+    let field = |v: &Value| v["error"]["field"].as_str().map(str::to_string);
+    set_agent(&d, "dana", "paused");
+
+    // Nobody is free now: a call now is refused, a callback is not.
+    let now_body = json!({"phone": "+15551234567", "agent_group": "sales"}).to_string();
+    let (s, v, _) = post_signed(&d, "shop", &now_body, now(), &nonce());
+    assert_eq!(s, 409, "{v}");
+    for bad in ["tomorrow", "2020-01-01T00:00:00Z", in_secs(31 * 86_400).as_str(), "2030-01-01T09:00:00"] {
+        let b = json!({"phone": "+15551234567", "agent_group": "sales", "at": bad}).to_string();
+        let (s, v, _) = post_signed(&d, "shop", &b, now(), &nonce());
+        assert_eq!((s, field(&v).as_deref()), (400, Some("at")), "{bad}: {v}");
+    }
+    // The DNC list still applies.
+    d.api("POST", "/v1/dnc", Some(&json!({"numbers": ["+15551239999"]})));
+    let b = json!({"phone": "+15551239999", "agent_group": "sales", "at": in_secs(60)}).to_string();
+    let (s, v, _) = post_signed(&d, "shop", &b, now(), &nonce());
+    assert_eq!((s, field(&v).as_deref()), (403, Some("phone")), "{v}");
+
+    let at = in_secs(2);
+    let body = json!({"phone": "+15551234567", "agent_group": "sales", "at": at,
+                      "visitor": {"name": "Ada"}})
+    .to_string();
+    let (s, created, _) = post_signed(&d, "shop", &body, now(), &nonce());
+    assert_eq!(s, 201, "{created}");
+    assert_eq!(created["status"], "scheduled");
+    let due: jiff::Timestamp = created["due_at"].as_str().unwrap().parse().unwrap();
+    let asked: jiff::Timestamp = at.parse().unwrap();
+    assert_eq!(due.as_millisecond(), asked.as_millisecond(), "open now: due when asked");
+    let id = created["id"].as_str().unwrap().to_string();
+    let token = created["status_token"].as_str().unwrap().to_string();
+    let (s, v) = d.raw(&format!("/v1/click-to-call/{id}"), &[("Dialerd-Status-Token", &token)], None);
+    assert_eq!((s, v["status"].as_str(), v["phase"].as_str()), (200, Some("scheduled"), Some("new")), "{v}");
+    wait_for("the waiting gauge", Duration::from_secs(5), || {
+        (d.metric("dialerd_click_to_call_scheduled", "") == 1.0).then_some(())
+    });
+
+    // Past its time with the agent still paused, it waits for one.
+    std::thread::sleep(Duration::from_millis(3500));
+    let (_, v) = d.api("GET", &format!("/v1/click-to-call/{id}"), None);
+    assert_eq!(v["status"], "scheduled", "no agent yet: {v}");
+    set_agent(&d, "dana", "available");
+    let done = wait_for("the callback to complete", Duration::from_secs(30), || {
+        let (_, v) = d.api("GET", &format!("/v1/click-to-call/{id}"), None);
+        matches!(v["status"].as_str(), Some("completed" | "failed")).then_some(v)
+    });
+    assert_eq!(
+        (done["status"].as_str(), done["cause"].as_str()),
+        (Some("completed"), Some("customer_hung_up")),
+        "{done}"
+    );
+    assert_eq!(done["agent"], "dana");
+    let va = d.wait_ended(done["agent_call_id"].as_str().unwrap(), Duration::from_secs(10));
+    let vc = d.wait_ended(done["customer_call_id"].as_str().unwrap(), Duration::from_secs(10));
+    assert_eq!(hangup_cause(&va), "bridged_call_ended", "{va}");
+    assert!(vc["bridge"]["relayed"].as_u64().unwrap() > 10, "bridge → visitor: {vc}");
+    assert_sipp(&agent_sipp.wait(Duration::from_secs(10)), 1);
+    assert_sipp(&customer.wait(Duration::from_secs(10)), 1);
+
+    // Its events: scheduled first, then the usual steps, numbered on.
+    let events = wait_for("the completed webhook", Duration::from_secs(10), || {
+        let got: Vec<Value> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(p, _, b)| p == "/status" && b["click_to_call_id"] == id.as_str())
+            .map(|(_, _, b)| b.clone())
+            .collect();
+        got.iter().any(|e| e["type"] == "click_to_call.completed").then_some(got)
+    });
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types[..2], ["click_to_call.scheduled", "click_to_call.requested"], "{types:?}");
+    assert_eq!(types.last(), Some(&"click_to_call.completed"));
+    assert_eq!(events[0]["data"]["due_at"], created["due_at"]);
+    let seqs: Vec<u64> = events.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
+    assert_eq!(d.metric("dialerd_click_to_call_scheduled", ""), 0.0);
+}
+
+#[test]
+fn a_callback_survives_kill_9_and_running_requests_are_interrupted() {
+    let agent_sipp = Sipp::uas_templated("c2c_agent.xml", &[("@DELAY@", "300")]);
+    let customer = Sipp::uas_templated_with("bridge_customer.xml", &[("@HOLD@", "3000")], &["-rtp_echo"]);
+    let mut tail = site(customer.port, "");
+    tail = tail.replace("agent_groups = [\"sales\"]\n", "agent_groups = [\"sales\", \"support\"]\n");
+    tail += &agent("dana", "201", agent_sipp.port, "127.0.0.1:9");
+    // omer's phone is a socket that never answers (and, bound, sends no
+    // ICMP refusal): his request is still ringing when dialerd is killed.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    tail += &agent("omer", "202", silent.local_addr().unwrap().port(), "127.0.0.1:9");
+    tail += "[[agent_groups]]\nid = \"sales\"\nagents = [\"dana\"]\nring_timeout_s = 10\n\
+             [[agent_groups]]\nid = \"support\"\nagents = [\"omer\"]\nring_timeout_s = 10\n";
+    let mut d = Daemon::start(free_udp_port(), Opts { tail, ..Default::default() });
+    let body = json!({"phone": "+15551234567", "agent_group": "sales", "at": in_secs(4)}).to_string();
+    let (s, later, _) = post_signed(&d, "shop", &body, now(), &nonce());
+    assert_eq!((s, later["status"].as_str()), (201, Some("scheduled")), "{later}");
+    let body = json!({"phone": "+15551230000", "agent_group": "support"}).to_string();
+    let (s, running, _) = post_signed(&d, "shop", &body, now(), &nonce());
+    assert_eq!(s, 201, "{running}");
+
+    d.kill9_and_restart();
+    let (_, v) = d.api("GET", &format!("/v1/click-to-call/{}", running["id"].as_str().unwrap()), None);
+    assert_eq!((v["status"].as_str(), v["cause"].as_str()), (Some("failed"), Some("interrupted")), "{v}");
+    let id = later["id"].as_str().unwrap();
+    let done = wait_for("the rearmed callback to complete", Duration::from_secs(30), || {
+        let (_, v) = d.api("GET", &format!("/v1/click-to-call/{id}"), None);
+        matches!(v["status"].as_str(), Some("completed" | "failed")).then_some(v)
+    });
+    assert_eq!(done["status"], "completed", "{done}");
+    assert!(d.log().contains("scheduled click-to-call requests rearmed"), "{}", d.log());
+    let vc = d.wait_ended(done["customer_call_id"].as_str().unwrap(), Duration::from_secs(10));
+    assert!(vc["bridge"]["relayed"].as_u64().unwrap() > 10, "{vc}");
     assert_sipp(&agent_sipp.wait(Duration::from_secs(10)), 1);
     assert_sipp(&customer.wait(Duration::from_secs(10)), 1);
 }

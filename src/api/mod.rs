@@ -19,6 +19,7 @@ pub mod session;
 pub mod target;
 pub mod upload;
 pub mod webhooks;
+pub mod widget;
 
 use crate::call::actor::CallDeps;
 use crate::call::log::CallLog;
@@ -210,7 +211,9 @@ pub fn router(app: Arc<App>) -> Router {
         .routes(routes!(leads::lead_api, leads::lead_api_preflight))
         .routes(routes!(lead_page::show, lead_page::choose))
         .routes(routes!(click_to_call::create))
-        .routes(routes!(click_to_call::get));
+        .routes(routes!(click_to_call::get, widget::status_preflight))
+        .routes(routes!(widget::site, widget::site_preflight))
+        .routes(routes!(widget::script));
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(protected).merge(public).split_for_parts();
     let _ = app.openapi.set(doc.to_pretty_json().expect("the document serialises"));
     router

@@ -5,9 +5,13 @@
 //! remembers nonces for the tolerance window, across restarts); the
 //! site's rate limits, DNC and calling hours come next (`service.rs`),
 //! then one task per request connects the agent and the visitor
-//! (`run.rs`).
+//! (`run.rs`). A request with `at` is a callback: it waits as
+//! `scheduled` (`schedule.rs` decides when it runs, `timer.rs` wakes it,
+//! across restarts).
 
 pub mod run;
+pub mod schedule;
 pub mod service;
 pub mod signature;
 pub mod status;
+pub mod timer;

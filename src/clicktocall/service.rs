@@ -1,12 +1,14 @@
 //! The click-to-call service: checks a verified request against the
 //! site's policy (its groups, rate limits, DNC, working hours and the
 //! visitor's calling window), stores it, and runs one orchestrator task
-//! per request (`run.rs`). Each status change is written to the store and
-//! published as a `click_to_call.*` event, in order, by one reporter task
-//! per request.
+//! per request (`run.rs`), at once or, for a request with `at`, when the
+//! callback timer says (`timer.rs`). Each status change is written to the
+//! store and published as a `click_to_call.*` event, in order, by one
+//! reporter task per request.
 
 use super::run;
 use super::status::{Order, Status};
+use super::timer::Timer;
 use crate::agents::directory::Directory;
 use crate::call::place::Placer;
 use crate::campaign::calendar::{callee_zones, closed_reason};
@@ -58,6 +60,7 @@ pub struct Deps {
 #[derive(Clone)]
 pub struct ClickToCall {
     deps: Arc<Deps>,
+    timer: Timer,
 }
 
 /// A request that passed its signature check.
@@ -68,12 +71,19 @@ pub struct NewRequest {
     pub agent_group: String,
     pub order: Order,
     pub visitor: serde_json::Map<String, serde_json::Value>,
+    /// A callback: run at this time (checked by `schedule::parse_at`),
+    /// or at the next opening after it.
+    pub at: Option<jiff::Timestamp>,
 }
 
 pub struct Created {
     pub id: String,
     /// Lets a browser read this one request's status.
     pub token: String,
+    /// `requested`, or `scheduled` for a callback.
+    pub status: Status,
+    /// When a scheduled request runs (epoch ms).
+    pub due_at: Option<i64>,
 }
 
 pub fn now_ms() -> i64 {
@@ -91,14 +101,15 @@ fn random_token() -> String {
 }
 
 impl ClickToCall {
-    /// Fails what the last run left unfinished, then forgets expired
-    /// requests' personal data every minute.
+    /// Fails what the last run left running, rearms what it scheduled,
+    /// then forgets expired requests' personal data every minute.
     pub async fn start(deps: Deps) -> Result<ClickToCall, StoreError> {
         let deps = Arc::new(deps);
         let cut = deps.store.click_interrupted(now_ms()).await?;
         if !cut.is_empty() {
             warn!(requests = cut.len(), "click-to-call requests interrupted by the last stop are failed");
         }
+        let timer = Timer::start(deps.clone(), &deps.store.click_scheduled().await?);
         let d = deps.clone();
         deps.tasks.spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -113,7 +124,7 @@ impl ClickToCall {
                 }
             }
         });
-        Ok(ClickToCall { deps })
+        Ok(ClickToCall { deps, timer })
     }
 
     pub fn site(&self, key: &str) -> Option<(usize, &SiteConfig)> {
@@ -130,6 +141,10 @@ impl ClickToCall {
 
     pub fn retention(&self) -> Duration {
         self.deps.cfg.click_to_call.retention
+    }
+
+    pub fn directory(&self) -> &Arc<Directory> {
+        &self.deps.directory
     }
 
     /// Policy checks, then the row and its orchestrator.
@@ -160,12 +175,27 @@ impl ClickToCall {
                 retry_after: Duration::from_secs(3600),
             });
         }
-        check_dialable(&*self.deps.store, site, &r.phone).await?;
-        // Last, so a widget can tell "no agent now" (offer a callback)
-        // from a refusal.
-        if candidates.is_empty() {
-            return Err(ClickError::NoAgent(r.agent_group));
-        }
+        // A callback runs when the site is open and an agent is free, so
+        // neither is asked of it now; the DNC list is.
+        let due = match r.at {
+            Some(at) => {
+                check_dnc(store.as_ref(), site, &r.phone).await?;
+                let due = super::schedule::due(at, site, &r.phone).ok_or_else(|| {
+                    ClickError::Closed("the site is not open for this number within the next 400 days".into())
+                })?;
+                Some(due.as_millisecond())
+            }
+            None => {
+                check_dialable(&*self.deps.store, site, &r.phone).await?;
+                // Last, so a widget can tell "no agent now" (offer a
+                // callback) from a refusal.
+                if candidates.is_empty() {
+                    return Err(ClickError::NoAgent(r.agent_group));
+                }
+                None
+            }
+        };
+        let status = if due.is_some() { Status::Scheduled } else { Status::Requested };
         let token = random_token();
         let id = uuid::Uuid::now_v7().to_string();
         let row = ClickRow {
@@ -176,7 +206,7 @@ impl ClickToCall {
             agent_group: r.agent_group,
             order: r.order.as_str().into(),
             visitor: serde_json::Value::Object(r.visitor).to_string(),
-            status: Status::Requested.as_str().into(),
+            status: status.as_str().into(),
             cause: None,
             sip_status: None,
             agent: None,
@@ -185,22 +215,46 @@ impl ClickToCall {
             token_hash: token_hash(&token),
             created_at: now,
             updated_at: now,
+            due_at: due,
         };
         store.click_insert(&row).await?;
-        info!(click_to_call = %id, site = %site.key, order = r.order.as_str(), "click to call requested");
-        let reporter = Reporter::start(&self.deps, &row);
-        reporter.set(Status::Requested, ClickUpdate::default());
-        let deps = self.deps.clone();
-        self.deps.placer.tasks.spawn(run::run(deps, row, r.order, reporter));
-        Ok(Created { id, token })
+        match due {
+            Some(due) => {
+                info!(click_to_call = %id, site = %site.key, due_at = due, "click to call scheduled");
+                // Written with the row: only the event is left to send,
+                // and no reporter may write after the timer claimed it.
+                let u = ClickUpdate { status: status.as_str().into(), due_at: Some(due), ..Default::default() };
+                crate::metrics::click_to_call(status.as_str());
+                self.deps.events.publish(event(status, 1, &row, &u));
+                self.timer.arm(id.clone(), due);
+            }
+            None => {
+                info!(click_to_call = %id, site = %site.key, order = r.order.as_str(), "click to call requested");
+                launch(&self.deps, row, r.order, 0);
+            }
+        }
+        Ok(Created { id, token, status, due_at: due })
     }
+}
+
+/// Starts a stored request: `requested`, then one orchestrator task.
+/// `seq` counts the events it already sent (1 after `scheduled`).
+pub(super) fn launch(deps: &Arc<Deps>, row: ClickRow, order: Order, seq: u64) {
+    let reporter = Reporter::start(deps, &row, seq);
+    reporter.set(Status::Requested, ClickUpdate::default());
+    deps.placer.tasks.spawn(run::run(deps.clone(), row, order, reporter));
+}
+
+pub async fn check_dnc(store: &dyn Store, site: &SiteConfig, phone: &str) -> Result<(), ClickError> {
+    if store.dnc_find(&ClientId(site.client.clone()), phone).await?.is_some() {
+        return Err(ClickError::OnDnc);
+    }
+    Ok(())
 }
 
 /// DNC, then the site's working hours and the visitor's calling window.
 pub async fn check_dialable(store: &dyn Store, site: &SiteConfig, phone: &str) -> Result<(), ClickError> {
-    if store.dnc_find(&ClientId(site.client.clone()), phone).await?.is_some() {
-        return Err(ClickError::OnDnc);
-    }
+    check_dnc(store, site, phone).await?;
     let zones = callee_zones(phone, None, &site.time_zone);
     let closed =
         closed_reason(jiff::Timestamp::now(), &site.working_hours, &site.time_zone, &site.calling_window, &zones);
@@ -216,16 +270,39 @@ pub struct Reporter {
     tx: mpsc::Sender<(Status, ClickUpdate)>,
 }
 
-/// More than the seven statuses a request can have.
+/// More than the statuses a request can have.
 const REPORTS: usize = 16;
 
+/// A status change as the `click_to_call.*` event receivers get, with
+/// the request as it stands.
+fn event(status: Status, seq: u64, row: &ClickRow, u: &ClickUpdate) -> EventOut {
+    let at = |ms: i64| jiff::Timestamp::from_millisecond(ms).map(|t| t.to_string()).ok();
+    let mut data = serde_json::json!({
+        "status": status.as_str(),
+        "site": row.site,
+        "agent": u.agent,
+        "agent_call_id": u.agent_call,
+        "customer_call_id": u.customer_call,
+        "sip_status": u.sip_status,
+        "cause": u.cause,
+    });
+    if let Some(due) = u.due_at.and_then(at) {
+        data["due_at"] = due.into();
+    }
+    let mut e = EventOut::new(status.event(), seq, data);
+    e.click_to_call_id = Some(row.id.clone());
+    e.client = Some(row.client.clone());
+    e
+}
+
 impl Reporter {
-    fn start(deps: &Arc<Deps>, row: &ClickRow) -> Reporter {
+    /// `seq`: events this request already sent (its next is `seq + 1`).
+    pub(super) fn start(deps: &Arc<Deps>, row: &ClickRow, seq: u64) -> Reporter {
         let (tx, mut rx) = mpsc::channel::<(Status, ClickUpdate)>(REPORTS);
         let (store, events) = (deps.store.clone(), deps.events.clone());
-        let (id, client, site) = (row.id.clone(), row.client.clone(), row.site.clone());
+        let (id, row) = (row.id.clone(), row.clone());
         deps.tasks.spawn(async move {
-            let mut seq = 0;
+            let mut seq = seq;
             // Events carry the request as it stands, not just the change.
             let mut cur = ClickUpdate::default();
             while let Some((status, u)) = rx.recv().await {
@@ -247,19 +324,7 @@ impl Reporter {
                     warn!(click_to_call = %id, error = %e, "cannot record a click-to-call status");
                 }
                 crate::metrics::click_to_call(status.as_str());
-                let data = serde_json::json!({
-                    "status": status.as_str(),
-                    "site": site,
-                    "agent": u.agent,
-                    "agent_call_id": u.agent_call,
-                    "customer_call_id": u.customer_call,
-                    "sip_status": u.sip_status,
-                    "cause": u.cause,
-                });
-                let mut e = EventOut::new(status.event(), seq, data);
-                e.click_to_call_id = Some(id.clone());
-                e.client = Some(client.clone());
-                events.publish(e);
+                events.publish(event(status, seq, &row, &u));
             }
         });
         Reporter { tx }

@@ -20,11 +20,17 @@ impl Order {
             Order::CustomerFirst => "customer_first",
         }
     }
+
+    pub fn parse(s: &str) -> Option<Order> {
+        [Order::AgentFirst, Order::CustomerFirst].into_iter().find(|o| o.as_str() == s)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
+    /// Asked for later (`at`): waits for its time, then `requested`.
+    Scheduled,
     Requested,
     AgentRinging,
     AgentAnswered,
@@ -35,7 +41,8 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Status; 7] = [
+    pub const ALL: [Status; 8] = [
+        Status::Scheduled,
         Status::Requested,
         Status::AgentRinging,
         Status::AgentAnswered,
@@ -47,6 +54,7 @@ impl Status {
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Status::Scheduled => "scheduled",
             Status::Requested => "requested",
             Status::AgentRinging => "agent_ringing",
             Status::AgentAnswered => "agent_answered",
@@ -64,6 +72,7 @@ impl Status {
     /// The event type (`docs/events.md`).
     pub fn event(self) -> &'static str {
         match self {
+            Status::Scheduled => "click_to_call.scheduled",
             Status::Requested => "click_to_call.requested",
             Status::AgentRinging => "click_to_call.agent_ringing",
             Status::AgentAnswered => "click_to_call.agent_answered",
@@ -81,7 +90,7 @@ impl Status {
     /// The widget's three states (seed 003: new / processing / finished).
     pub fn phase(self) -> &'static str {
         match self {
-            Status::Requested => "new",
+            Status::Scheduled | Status::Requested => "new",
             Status::Completed | Status::Failed => "finished",
             _ => "processing",
         }
@@ -101,7 +110,11 @@ mod tests {
             assert_eq!(json, s.as_str());
         }
         assert_eq!(Status::parse("nope"), None);
+        assert_eq!(Order::parse("customer_first"), Some(Order::CustomerFirst));
+        assert_eq!(Order::parse(Order::AgentFirst.as_str()), Some(Order::AgentFirst));
         assert_eq!(Status::Requested.phase(), "new");
+        assert_eq!(Status::Scheduled.phase(), "new", "nobody is calling yet");
+        assert!(!Status::Scheduled.is_final());
         assert_eq!(Status::Connected.phase(), "processing");
         assert!(Status::Failed.is_final() && !Status::Connected.is_final());
     }

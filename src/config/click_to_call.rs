@@ -17,6 +17,7 @@
 //! per_site_per_minute = 30
 //! time_zone = "Europe/London"
 //! working_hours = { mon = ["09:00-18:00"], tue = ["09:00-18:00"] }
+//! allowed_origins = ["https://www.example.com"]  # pages whose widget reads dialerd (CORS)
 //! ```
 
 use super::Problem;
@@ -73,6 +74,35 @@ pub struct SiteConfig {
     pub fields: Vec<String>,
     /// ISO 3166 region for numbers written without a country code.
     pub region: String,
+    /// Origins (`scheme://host[:port]`) whose pages may read this site's
+    /// widget settings and its requests' status from the browser (CORS).
+    pub allowed_origins: Vec<String>,
+}
+
+/// An origin as browsers send it: `http(s)://host[:port]`, nothing after.
+/// A trailing `/` is forgiven; the result is what `Origin` is compared to.
+pub fn origin(s: &str) -> Result<String, String> {
+    let s = s.strip_suffix('/').unwrap_or(s);
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .ok_or("an origin starts with https:// or http:// (\"*\" is not accepted: list each site)")?;
+    // An IPv6 host is bracketed: its colons are not the port's.
+    let split_at = if rest.starts_with('[') { rest.find("]:").map(|i| i + 1) } else { rest.rfind(':') };
+    let (host, port) = match split_at {
+        Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+        None => (rest, None),
+    };
+    let host_ok = !host.is_empty()
+        && host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.[]:".contains(&b))
+        && !host.bytes().any(|b| b.is_ascii_uppercase());
+    if !host_ok {
+        return Err("an origin is scheme://host[:port] in lower case, with no path, query or user".into());
+    }
+    if port.is_some_and(|p| p.parse::<u16>().map_or(true, |n| n == 0)) {
+        return Err("the port must be a number from 1 to 65535".into());
+    }
+    Ok(s.to_string())
 }
 
 fn read_site(r: &mut Reader<'_, '_>, trunks: &[&str], sites: &[SiteConfig]) -> Option<SiteConfig> {
@@ -138,6 +168,13 @@ fn read_site(r: &mut Reader<'_, '_>, trunks: &[&str], sites: &[SiteConfig]) -> O
             r.problem(&format!("fields[{i}]"), "a name of 1 to 64 letters, digits, '-', '_' or '.' (not name/phone)");
         }
     }
+    let mut allowed_origins = Vec::new();
+    for (i, o) in r.strings("allowed_origins").unwrap_or_default().iter().enumerate() {
+        match origin(o) {
+            Ok(o) => allowed_origins.push(o),
+            Err(e) => r.problem(&format!("allowed_origins[{i}]"), format!("{o:?}: {e}")),
+        }
+    }
     Some(SiteConfig {
         key,
         secrets,
@@ -151,6 +188,7 @@ fn read_site(r: &mut Reader<'_, '_>, trunks: &[&str], sites: &[SiteConfig]) -> O
         calling_window,
         fields,
         region,
+        allowed_origins,
     })
 }
 
@@ -203,6 +241,20 @@ mod tests {
         assert_eq!((s.key.as_str(), s.client.as_str(), s.per_number_per_hour), ("shop", "default", 3));
         assert_eq!(c.click_to_call.retention.as_secs(), 3600);
         assert_eq!(c.click_to_call.whisper_dialplan, "agent-whisper");
+        assert!(s.allowed_origins.is_empty(), "no browser may read anything unless listed");
+    }
+
+    #[test]
+    fn origins_are_read_as_browsers_send_them() {
+        use super::origin;
+        assert_eq!(origin("https://www.example.com/").as_deref(), Ok("https://www.example.com"));
+        assert_eq!(origin("http://127.0.0.1:8081").as_deref(), Ok("http://127.0.0.1:8081"));
+        assert_eq!(origin("http://[::1]:8081").as_deref(), Ok("http://[::1]:8081"));
+        assert_eq!(origin("http://[::1]").as_deref(), Ok("http://[::1]"));
+        for bad in ["*", "www.example.com", "https://", "https://a.example/x", "https://u@a.example", "http://a:99999"]
+        {
+            assert!(origin(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
@@ -214,6 +266,16 @@ mod tests {
         for key in ["secrets", "trunk", "time_zone", "calling_window", "fields[0]"] {
             assert!(p.iter().any(|x| x.starts_with(&format!("click_to_call.sites[0].{key}:"))), "{key}: {p:?}");
         }
+        let p = problems(
+            "[[click_to_call.sites]]\nkey = \"shop\"\nsecret = \"0123456789abcdef0\"\ntrunk = \"pbx\"\n\
+             allowed_origins = [\"https://ok.example\", \"*\", \"https://x.example/path\", \"ftp://x.example\", \
+             \"https://X.example\", \"http://x.example:0\"]\n",
+        );
+        for i in 1..=5 {
+            let key = format!("click_to_call.sites[0].allowed_origins[{i}]:");
+            assert!(p.iter().any(|x| x.starts_with(&key)), "{key} {p:?}");
+        }
+        assert!(!p.iter().any(|x| x.contains("allowed_origins[0]")), "{p:?}");
         let p = problems("[[click_to_call.sites]]\ntrunk = \"pbx\"\n");
         assert!(p.iter().any(|x| x.starts_with("click_to_call.sites[0].key:")), "{p:?}");
         assert!(p.iter().any(|x| x.starts_with("click_to_call.sites[0].secrets:")), "{p:?}");

@@ -100,6 +100,7 @@ pub const TYPES: &[&str] = &[
     "lead.qualified",
     "lead.rejected",
     "lead.messaged",
+    "click_to_call.scheduled",
     "click_to_call.requested",
     "click_to_call.agent_ringing",
     "click_to_call.agent_answered",

@@ -280,6 +280,9 @@ pub struct ClickRow {
     pub token_hash: Vec<u8>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// When a scheduled request runs (epoch ms); `None` for one that ran
+    /// at once.
+    pub due_at: Option<i64>,
 }
 
 /// A status change; `None` fields keep their value.
@@ -291,6 +294,8 @@ pub struct ClickUpdate {
     pub agent: Option<String>,
     pub agent_call: Option<String>,
     pub customer_call: Option<String>,
+    /// A scheduled request's (new) run time.
+    pub due_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -514,10 +519,17 @@ pub trait Store: Send + Sync {
     async fn click(&self, id: &str) -> StoreResult<Option<ClickRow>>;
     /// Requests of `site` (to `phone` when given) created at or after `since`.
     async fn click_count(&self, site: &str, phone: Option<&str>, since: i64) -> StoreResult<u64>;
-    /// Drops the phone number and visitor info of requests created before `before`.
+    /// Drops the phone number and visitor info of requests made (or, when
+    /// scheduled, due) before `before`; never of one still scheduled.
     async fn click_forget(&self, before: i64) -> StoreResult<u64>;
-    /// Fails the requests left unfinished by the last run; their ids.
+    /// Fails the requests the last run left running (not the scheduled
+    /// ones: they wait for their time); their ids.
     async fn click_interrupted(&self, now: i64) -> StoreResult<Vec<String>>;
+    /// Requests waiting for their time, earliest first.
+    async fn click_scheduled(&self) -> StoreResult<Vec<ClickRow>>;
+    /// A scheduled request starts: `scheduled` becomes `requested`; false
+    /// when it was no longer scheduled.
+    async fn click_claim(&self, id: &str, now: i64) -> StoreResult<bool>;
 
     // Lead qualification.
     /// Creates or replaces a service (lead services come from the config).

@@ -362,6 +362,12 @@ impl Store for SqliteStore {
     async fn click_interrupted(&self, now: i64) -> StoreResult<Vec<String>> {
         clicks::interrupted(&self.pool, now).await
     }
+    async fn click_scheduled(&self) -> StoreResult<Vec<ClickRow>> {
+        clicks::scheduled(&self.pool).await
+    }
+    async fn click_claim(&self, id: &str, now: i64) -> StoreResult<bool> {
+        clicks::claim(&self.pool, id, now).await
+    }
     async fn put_service(&self, s: &ServiceRow) -> StoreResult<()> {
         people::put_service(&self.pool, s).await
     }
@@ -464,5 +470,51 @@ mod tests {
         // Past its window the row is purged: the signature's time check
         // refuses such a request before the nonce is looked at.
         assert!(s.nonce_use("shop", "n0nce-0123456789abcdef", 5_000, 2_001).await.unwrap());
+    }
+
+    fn click(id: &str, status: &str, created_at: i64, due_at: Option<i64>) -> ClickRow {
+        ClickRow {
+            id: id.into(),
+            site: "shop".into(),
+            client: ClientId("default".into()),
+            phone: "+15551234567".into(),
+            agent_group: "sales".into(),
+            order: "agent_first".into(),
+            visitor: r#"{"name":"Ada"}"#.into(),
+            status: status.into(),
+            cause: None,
+            sip_status: None,
+            agent: None,
+            agent_call: None,
+            customer_call: None,
+            token_hash: vec![1; 32],
+            created_at,
+            updated_at: created_at,
+            due_at,
+        }
+    }
+
+    #[tokio::test]
+    async fn scheduled_requests_outlive_a_restart_and_start_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(&dir.path().join("t.db")).await.unwrap();
+        s.click_insert(&click("running", "agent_ringing", 1_000, None)).await.unwrap();
+        s.click_insert(&click("later", "scheduled", 1_000, Some(90_000))).await.unwrap();
+        s.click_insert(&click("sooner", "scheduled", 1_000, Some(50_000))).await.unwrap();
+        // A restart fails what was running and keeps what waits.
+        assert_eq!(s.click_interrupted(2_000).await.unwrap(), vec!["running".to_string()]);
+        let waiting: Vec<_> = s.click_scheduled().await.unwrap().into_iter().map(|r| (r.id, r.due_at)).collect();
+        assert_eq!(waiting, [("sooner".into(), Some(50_000)), ("later".into(), Some(90_000))]);
+        // Retention counts from the due time, and never while scheduled.
+        assert_eq!(s.click_forget(60_000).await.unwrap(), 1, "only the failed one");
+        assert_eq!(s.click("sooner").await.unwrap().unwrap().phone, "+15551234567");
+        assert!(s.click_claim("sooner", 50_001).await.unwrap());
+        assert!(!s.click_claim("sooner", 50_002).await.unwrap(), "a request starts once");
+        assert_eq!(s.click("sooner").await.unwrap().unwrap().status, "requested");
+        assert_eq!(s.click_forget(40_000).await.unwrap(), 0, "made at 1 000 but due at 50 000: kept");
+        assert_eq!(s.click_forget(60_000).await.unwrap(), 1);
+        let moved = ClickUpdate { status: "scheduled".into(), due_at: Some(120_000), ..Default::default() };
+        s.click_update("later", &moved, 3_000).await.unwrap();
+        assert_eq!(s.click("later").await.unwrap().unwrap().due_at, Some(120_000));
     }
 }

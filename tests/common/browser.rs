@@ -3,6 +3,8 @@
 //! WebDriver HTTP protocol, with ureq, on loopback only. Every helper fails
 //! loudly, naming the selector and the page it was on; a missing Chromium
 //! or chromedriver fails the test: run `scripts/test`, which installs them.
+//! A selector may reach into shadow roots with `>>>`: `#host >>> #inner`
+//! finds `#inner` in the shadow root of `#host` (the callback widget).
 
 use serde_json::{Value, json};
 use std::net::TcpListener;
@@ -15,6 +17,8 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
 /// The W3C name of an element reference in WebDriver replies.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+/// The W3C name of a shadow root reference.
+const SHADOW: &str = "shadow-6066-11e4-a52e-4f735466cecf";
 
 /// An error WebDriver reported, e.g. `no such element`.
 #[derive(Debug)]
@@ -116,6 +120,13 @@ impl Browser {
 
     /// Whether any element matches `css` now (no waiting).
     pub fn exists(&self, css: &str) -> bool {
+        if css.contains(">>>") {
+            return match self.find(css) {
+                Ok(_) => true,
+                Err(e) if e.error == "no such element" || e.error == "no such shadow root" => false,
+                Err(e) => panic!("cannot look for {css:?}: {e:?}"),
+            };
+        }
         let v = self
             .post("/elements", json!({"using": "css selector", "value": css}))
             .unwrap_or_else(|e| panic!("cannot look for {css:?}: {e:?}"));
@@ -144,6 +155,42 @@ impl Browser {
         }
     }
 
+    /// Waits until an element matches `css`.
+    pub fn wait_exists(&self, css: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while !self.exists(css) {
+            assert!(Instant::now() < deadline, "no {css:?} on {} within {timeout:?}", self.current_url());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Clears the input matching `css` and types `text` into it.
+    pub fn type_text(&self, css: &str, text: &str) {
+        let r = self.find(css).and_then(|id| {
+            self.post(&format!("/element/{id}/clear"), json!({}))?;
+            self.post(&format!("/element/{id}/value"), json!({ "text": text }))
+        });
+        if let Err(e) = r {
+            panic!("cannot type into {css:?} on {}: {e:?}", self.current_url());
+        }
+    }
+
+    /// An attribute of the first element matching `css` (`None` if absent).
+    pub fn attr(&self, css: &str, name: &str) -> Option<String> {
+        let id = self.find(css).unwrap_or_else(|e| panic!("no {css:?} on {}: {e:?}", self.current_url()));
+        let v = self
+            .get(&format!("/element/{id}/attribute/{name}"))
+            .unwrap_or_else(|e| panic!("cannot read {name} of {css:?}: {e:?}"));
+        v.as_str().map(str::to_string)
+    }
+
+    /// The current value of the input matching `css` (what was typed).
+    pub fn value(&self, css: &str) -> String {
+        let id = self.find(css).unwrap_or_else(|e| panic!("no {css:?} on {}: {e:?}", self.current_url()));
+        let v = self.get(&format!("/element/{id}/property/value")).unwrap_or_else(|e| panic!("{css:?}: {e:?}"));
+        v.as_str().unwrap_or_default().to_string()
+    }
+
     /// The address of the current page.
     pub fn current_url(&self) -> String {
         match self.get("/url") {
@@ -158,12 +205,20 @@ impl Browser {
         Ok(v.as_str().unwrap_or_default().to_string())
     }
 
+    /// The first element matching `css`, through shadow roots at each `>>>`.
     fn find(&self, css: &str) -> Result<String, WdError> {
-        let v = self.post("/element", json!({"using": "css selector", "value": css}))?;
-        v[ELEMENT]
-            .as_str()
-            .map(String::from)
-            .ok_or_else(|| WdError { error: "bad reply".into(), message: v.to_string() })
+        let mut scope = String::new();
+        let mut id = String::new();
+        for (i, part) in css.split(">>>").map(str::trim).enumerate() {
+            if i > 0 {
+                let v = self.get(&format!("/element/{id}/shadow"))?;
+                let root = v[SHADOW].as_str().ok_or_else(|| bad_reply(&v))?;
+                scope = format!("/shadow/{root}");
+            }
+            let v = self.post(&format!("{scope}/element"), json!({"using": "css selector", "value": part}))?;
+            id = v[ELEMENT].as_str().map(String::from).ok_or_else(|| bad_reply(&v))?;
+        }
+        Ok(id)
     }
 
     /// A GET on this session; `path` starts after `/session/{id}`.
@@ -189,6 +244,10 @@ impl Drop for Browser {
         }
         kill_group(&mut self.driver);
     }
+}
+
+fn bad_reply(v: &Value) -> WdError {
+    WdError { error: "bad reply".into(), message: v.to_string() }
 }
 
 /// A WebDriver reply's `value`, or the error it reports.
