@@ -48,6 +48,9 @@ async fn deps() -> (Arc<CallDeps>, mpsc::UnboundedReceiver<FarEnd>) {
         max_concurrent: 10,
         max_cps: 10.0,
         inbound_cidrs: vec![],
+        inbound_username: None,
+        inbound_password: None,
+        inbound_algorithms: vec![],
     };
     let admission = Arc::new(Admission::resolve(&[trunk], 10, 10, 10).await.unwrap());
     let deps = CallDeps {

@@ -95,6 +95,9 @@ fn sans_io_cores_do_no_io_and_read_no_clock() {
         "agents/ring.rs",
         "agents/roster.rs",
         "clicktocall/signature.rs",
+        "clicktocall/status.rs",
+        "clicktocall/schedule.rs",
+        "config/cidr.rs",
     ]
     .iter()
     .map(|p| src().join(p))

@@ -85,3 +85,37 @@ fn a_did_routed_to_a_group_rings_the_agent_pops_the_crm_and_bridges() {
     }
     assert!(f.contains("status=Ringing") || f.contains("statusCall=Ringing"), "{f}");
 }
+
+#[test]
+fn a_trunk_that_must_authenticate_is_challenged_and_wrong_credentials_are_refused() {
+    let tail = "[[inbound]]\ndid = \"+15550199\"\ndialplan = \"lead-qualification\"\n".to_string();
+    // SIPp answers only MD5 and takes the first challenge: offer MD5 alone.
+    let trunk = "inbound_username = \"carrier\"\ninbound_password = \"s3cret-pass\"\ninbound_algorithms = [\"MD5\"]\n"
+        .to_string();
+    let d = Daemon::start(free_udp_port(), Opts { tail, trunk, ..Default::default() });
+    // Without credentials: 401 with our challenges, then nothing.
+    let r = Sipp::uac_templated("uac_invite_404.xml", d.sip, &[]);
+    let r = r.wait(Duration::from_secs(20));
+    assert!(r.messages.contains("SIP/2.0 401"), "{}", r.messages);
+    assert!(r.messages.contains("algorithm=MD5") && r.messages.contains("qop=\"auth\""), "{}", r.messages);
+    assert_eq!(d.metric("dialerd_sip_requests_rejected_total", "reason=\"auth_required\""), 1.0);
+    // Right credentials: the call goes through (SIPp answers MD5).
+    let caller = Sipp::uac_templated(
+        "uac_inbound_auth.xml",
+        d.sip,
+        &[("@DID@", "+15550199"), ("@DELAY@", "800"), ("@USER@", "carrier"), ("@PASS@", "s3cret-pass")],
+    );
+    assert_sipp(&caller.wait(Duration::from_secs(20)), 1);
+    assert_eq!(only_call(&d)["flow"]["outcome"], "qualified");
+    // Wrong password: 403, no call.
+    let bad = Sipp::uac_templated(
+        "uac_inbound_auth.xml",
+        d.sip,
+        &[("@DID@", "+15550199"), ("@DELAY@", "800"), ("@USER@", "carrier"), ("@PASS@", "guessed-wrong")],
+    );
+    let r = bad.wait(Duration::from_secs(20));
+    assert!(r.messages.contains("SIP/2.0 403"), "{}", r.messages);
+    assert_eq!(d.metric("dialerd_sip_requests_rejected_total", "reason=\"auth_failed\""), 1.0);
+    let (_, calls) = d.api("GET", "/v1/calls", None);
+    assert_eq!(calls["calls"].as_array().unwrap().len(), 1, "only the authenticated call: {calls}");
+}

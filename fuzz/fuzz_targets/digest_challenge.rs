@@ -1,12 +1,15 @@
 //! `sip::digest`: `WWW-Authenticate` / `Proxy-Authenticate` values from a
 //! trunk through `Challenge::parse`, `Challenge::strongest` and back out as
-//! an `authorization` header.
+//! an `authorization` header; each value also as an `Authorization` a
+//! trunk sends us (`digest_server::Verifier::verify`, never a panic), and
+//! our client's answer to our server's challenge must verify.
 //!
 //! Input: UTF-8 text; lines 1–4 are challenge values, a fifth line (if
 //! any) is `username:password:cnonce` for the answer.
 #![no_main]
 
 use dialerd::sip::digest::{Algorithm, Challenge, Request, authorization, response};
+use dialerd::sip::digest_server::Verifier;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -25,6 +28,18 @@ fuzz_target!(|data: &[u8]| {
         cnonce,
         nc: data.len() as u32,
     };
+
+    let verifier = Verifier::new("dialerd", [3; 32], 300);
+    let all = [Algorithm::Sha256, Algorithm::Md5, Algorithm::Sha512_256];
+    for v in &values {
+        // Any answer may come off the wire; it must never panic.
+        let _ = verifier.verify(Some(v), "INVITE", (username, password, &all), 1_000);
+    }
+    for ch in verifier.challenges(&all, 1_000, false) {
+        let ours = Challenge::parse(&ch).expect("our challenge parses");
+        let answer = authorization(&ours, &req);
+        assert_eq!(verifier.verify(Some(&answer), "INVITE", (username, password, &all), 1_000), Ok(()), "{answer:?}");
+    }
 
     let parsed: Vec<Challenge> = values.iter().filter_map(|v| Challenge::parse(v)).collect();
     let best = Challenge::strongest(values.iter().copied());

@@ -18,7 +18,8 @@ use crate::dialplan::{DialplanStore, Flow};
 use crate::ids::{CallId, ClientId};
 use crate::metrics as m;
 use crate::pii::Redacted;
-use crate::sip::{InboundHandler, InboundInvite, LegCommand, UacLeg};
+use crate::sip::digest::Algorithm;
+use crate::sip::{InboundAuth, InboundHandler, InboundInvite, LegCommand, UacLeg};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tracing::info;
@@ -61,6 +62,16 @@ impl InboundRouter {
 }
 
 impl InboundHandler for InboundRouter {
+    fn credentials(&self, source: std::net::SocketAddr) -> Option<InboundAuth> {
+        let admission = &self.placer.admission;
+        let cfg = &admission.trunk(admission.trunk_for_source(source)?).cfg;
+        Some(InboundAuth {
+            username: cfg.inbound_username.clone()?,
+            password: cfg.inbound_password.clone()?,
+            algorithms: cfg.inbound_algorithms.iter().filter_map(|a| Algorithm::parse(a)).collect(),
+        })
+    }
+
     fn incoming(&self, inv: InboundInvite, leg: UacLeg) {
         let admission = &self.placer.admission;
         let Some(trunk) = admission.trunk_for_source(inv.source) else {

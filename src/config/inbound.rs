@@ -120,5 +120,12 @@ mod tests {
             Config::from_toml(&BASE.replace("inbound_cidrs = [\"10.0.0.0/8\"]", "inbound_cidrs = [\"10.0.0.0/99\"]"))
                 .unwrap_err();
         assert_eq!(err.problems()[0].key, "trunks[0].inbound_cidrs[0]");
+        let err = Config::from_toml(&BASE.replace(
+            "inbound_cidrs = [\"10.0.0.0/8\"]",
+            "inbound_username = \"carrier\"\ninbound_algorithms = [\"SHA-1\"]",
+        ))
+        .unwrap_err();
+        let keys: Vec<String> = err.problems().into_iter().map(|p| p.key).collect();
+        assert_eq!(keys, ["trunks[0].inbound_password", "trunks[0].inbound_algorithms[0]"]);
     }
 }

@@ -190,6 +190,13 @@ pub struct TrunkConfig {
     /// Sources (besides the trunk's own address) whose INVITEs are this
     /// trunk's inbound calls.
     pub inbound_cidrs: Vec<Cidr>,
+    /// Credentials the trunk's INVITEs must authenticate with (digest,
+    /// RFC 3261 §22.4); none: its source address is enough.
+    pub inbound_username: Option<String>,
+    pub inbound_password: Option<String>,
+    /// Digest algorithms to challenge with, most preferred first (some
+    /// peers take the first challenge whatever its algorithm).
+    pub inbound_algorithms: Vec<String>,
 }
 
 /// Why a configuration could not be used.

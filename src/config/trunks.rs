@@ -60,6 +60,25 @@ pub(super) fn read_trunks(v: Option<&Value>, problems: &mut Vec<Problem>) -> Vec
         }
         let max_concurrent = r.integer("max_concurrent", 100, 1, 1_000_000) as usize;
         let max_cps = r.number("max_cps", 10.0, 0.01, 1_000_000.0);
+        let inbound_username = r.opt_string("inbound_username");
+        let inbound_password = r.opt_string("inbound_password");
+        if inbound_username.is_some() != inbound_password.is_some() {
+            let key = if inbound_username.is_some() { "inbound_password" } else { "inbound_username" };
+            r.problem(key, "inbound_username and inbound_password go together");
+        }
+        if inbound_password.as_ref().is_some_and(|p| p.len() < 8) {
+            r.problem("inbound_password", "at least 8 characters");
+        }
+        let inbound_algorithms =
+            r.strings("inbound_algorithms").unwrap_or_else(|| vec!["SHA-256".into(), "MD5".into()]);
+        if inbound_algorithms.is_empty() {
+            r.problem("inbound_algorithms", "name at least one of SHA-256, MD5, SHA-512-256");
+        }
+        for (i, a) in inbound_algorithms.iter().enumerate() {
+            if crate::sip::digest::Algorithm::parse(a).is_none() {
+                r.problem(&format!("inbound_algorithms[{i}]"), format!("{a:?} is not SHA-256, MD5 or SHA-512-256"));
+            }
+        }
         let mut inbound_cidrs = Vec::new();
         for (i, c) in r.strings("inbound_cidrs").unwrap_or_default().iter().enumerate() {
             match super::Cidr::parse(c) {
@@ -82,6 +101,9 @@ pub(super) fn read_trunks(v: Option<&Value>, problems: &mut Vec<Problem>) -> Vec
                 max_concurrent,
                 max_cps,
                 inbound_cidrs,
+                inbound_username,
+                inbound_password,
+                inbound_algorithms,
             });
         }
     }

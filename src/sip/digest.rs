@@ -17,7 +17,17 @@ pub enum Algorithm {
 }
 
 impl Algorithm {
-    fn token(self) -> &'static str {
+    /// `MD5`, `SHA-256` or `SHA-512-256` (any case).
+    pub fn parse(name: &str) -> Option<Algorithm> {
+        match name.to_ascii_uppercase().as_str() {
+            "MD5" => Some(Algorithm::Md5),
+            "SHA-256" => Some(Algorithm::Sha256),
+            "SHA-512-256" => Some(Algorithm::Sha512_256),
+            _ => None,
+        }
+    }
+
+    pub fn token(self) -> &'static str {
         match self {
             Algorithm::Md5 => "MD5",
             Algorithm::Sha256 => "SHA-256",
@@ -152,7 +162,7 @@ fn quote(s: &str) -> String {
 }
 
 /// `name=value` pairs, values either tokens or quoted strings.
-fn parse_params(s: &str) -> Option<Vec<(String, String)>> {
+pub(super) fn parse_params(s: &str) -> Option<Vec<(String, String)>> {
     let mut out = Vec::new();
     let mut chars = s.chars().peekable();
     loop {

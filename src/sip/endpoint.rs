@@ -40,6 +40,8 @@ pub(crate) struct Shared {
     /// Takes INVITEs from trunks once the daemon has set it; until then
     /// they are answered 480.
     pub inbound: std::sync::OnceLock<Arc<dyn InboundHandler>>,
+    /// Challenges and checks trunks that must authenticate their INVITEs.
+    pub auth: super::digest_server::Verifier,
 }
 
 impl Shared {
@@ -81,7 +83,10 @@ impl SipEndpoint {
             .build();
         let incoming = endpoint.incoming_transactions().map_err(|e| SipError::Stack(e.to_string()))?;
         let dialogs = Arc::new(DialogLayer::new(endpoint.inner.clone()));
-        let shared = Arc::new(Shared { dialogs, local, tasks: tasks.clone(), inbound: Default::default() });
+        // Nonces live five minutes; a new key per start (a restart only costs
+        // a trunk one more challenge).
+        let auth = super::digest_server::Verifier::new("dialerd", rand::random(), 300);
+        let shared = Arc::new(Shared { dialogs, local, tasks: tasks.clone(), inbound: Default::default(), auth });
         tasks.spawn(async move { endpoint.serve().await });
         tasks.spawn(router::run(shared.clone(), incoming, s.trunk_sources, cancel));
         Ok(Self { shared, granted })

@@ -99,6 +99,21 @@ pub struct InboundInvite {
 /// must not block (spawn, or answer through the leg).
 pub trait InboundHandler: Send + Sync + 'static {
     fn incoming(&self, invite: InboundInvite, leg: UacLeg);
+
+    /// The credentials INVITEs from `source` must authenticate with (RFC
+    /// 3261 §22.4), if its trunk requires it.
+    fn credentials(&self, _source: SocketAddr) -> Option<InboundAuth> {
+        None
+    }
+}
+
+/// What a trunk's INVITEs must prove: user, password, and the digest
+/// algorithms we challenge with, most preferred first (RFC 8760 §2.4).
+#[derive(Debug, Clone)]
+pub struct InboundAuth {
+    pub username: String,
+    pub password: String,
+    pub algorithms: Vec<super::digest::Algorithm>,
 }
 
 /// The actor's end of a leg.

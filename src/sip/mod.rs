@@ -7,6 +7,7 @@
 //! Limits of the stack we work around are in docs/sip-stack.md.
 
 pub mod digest;
+pub mod digest_server;
 mod endpoint;
 pub mod leg;
 pub mod policy;
@@ -17,7 +18,9 @@ mod uas;
 pub mod wire;
 
 pub use endpoint::{SipEndpoint, SipSettings};
-pub use leg::{Credentials, InboundHandler, InboundInvite, InviteRequest, LegCommand, LegEvent, LegFactory, UacLeg};
+pub use leg::{
+    Credentials, InboundAuth, InboundHandler, InboundInvite, InviteRequest, LegCommand, LegEvent, LegFactory, UacLeg,
+};
 pub use uac::parse_retry_after;
 
 /// The stack's tracing target; it logs every datagram (numbers included)

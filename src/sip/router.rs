@@ -6,6 +6,7 @@
 //! drives its dialog; 480 before the daemon sets a handler); in-dialog requests for unknown dialogs → 481; requests
 //! that parse but break RFC 3261 rules → 400/416/420/415.
 
+use super::digest_server::AuthFailure;
 use super::endpoint::Shared;
 use super::leg::{InboundHandler, InboundInvite, UacLeg};
 use super::policy;
@@ -87,8 +88,35 @@ pub(super) async fn run(
     }
 }
 
-/// An INVITE from a trunk: its UAS leg starts, the handler routes it.
+/// An INVITE from a trunk: authenticated when its trunk says so, then
+/// its UAS leg starts and the handler routes it.
 fn inbound(shared: &Arc<Shared>, handler: Arc<dyn InboundHandler>, tx: Transaction, source: std::net::SocketAddr) {
+    if let Some(auth) = handler.credentials(source) {
+        let answer = tx.original.headers.iter().find_map(|h| match h {
+            Header::Authorization(v) => Some(v.value().to_string()),
+            _ => None,
+        });
+        let now = jiff::Timestamp::now().as_second();
+        let creds = (auth.username.as_str(), auth.password.as_str(), auth.algorithms.as_slice());
+        match shared.auth.verify(answer.as_deref(), "INVITE", creds, now) {
+            Ok(()) => {}
+            Err(f @ (AuthFailure::Missing | AuthFailure::Stale)) => {
+                m::sip_rejected(if f == AuthFailure::Stale { "auth_stale" } else { "auth_required" });
+                let headers = shared
+                    .auth
+                    .challenges(&auth.algorithms, now, f == AuthFailure::Stale)
+                    .into_iter()
+                    .map(|c| Header::WwwAuthenticate(c.into()))
+                    .collect();
+                return reply(shared, tx, StatusCode::Unauthorized, headers);
+            }
+            Err(AuthFailure::Bad(why)) => {
+                m::sip_rejected("auth_failed");
+                debug!(?source, why, "a trunk's INVITE failed authentication");
+                return reply(shared, tx, StatusCode::Forbidden, vec![]);
+            }
+        }
+    }
     let req = &tx.original;
     let user_of = |u: &rsipstack::sip::Uri| u.user().map(str::to_string).unwrap_or_default();
     let from = req.from_header().ok().and_then(|f| f.typed().ok());
