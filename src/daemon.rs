@@ -299,13 +299,18 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
         })
     };
     infra.spawn(housekeeping(registry.clone(), metrics, store.clone(), sip_stop.clone()));
-    infra.spawn(reload_on_sighup(dialplans, sip_stop.clone()));
+    let notifier = Arc::new(crate::notify::Notifier::from_env());
+    infra.spawn(reload_on_sighup(dialplans, notifier.clone(), sip_stop.clone()));
+    infra.spawn(crate::watchdog::run(notifier.clone(), store.clone(), sip_stop.clone()));
 
     let bound = Bound { sip: sip.local_addr(), http: http_addr };
     info!(sip = %bound.sip, http = %bound.http, trunks = cfg.trunks.len(), "dialerd ready");
     on_ready(bound);
+    // Type=notify: systemd starts dependants once listeners and store are up.
+    notifier.ready(&format!("serving: SIP {} HTTP {}", bound.sip, bound.http));
 
     stop.await;
+    notifier.stopping();
     info!("draining: refusing new calls, stopping campaigns, ending active calls");
     draining.cancel();
     campaigns_stop.cancel();
@@ -344,7 +349,11 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
 }
 
 /// SIGHUP reloads the dialplans; a failed reload keeps the old set.
-async fn reload_on_sighup(dialplans: Arc<DialplanStore>, stop: CancellationToken) {
+async fn reload_on_sighup(
+    dialplans: Arc<DialplanStore>,
+    notifier: Arc<crate::notify::Notifier>,
+    stop: CancellationToken,
+) {
     use tokio::signal::unix::{SignalKind, signal};
     let Ok(mut hup) = signal(SignalKind::hangup()) else {
         warn!("cannot listen for SIGHUP; reload with POST /v1/dialplans:reload");
@@ -353,10 +362,14 @@ async fn reload_on_sighup(dialplans: Arc<DialplanStore>, stop: CancellationToken
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
-            _ = hup.recv() => match dialplans.reload() {
-                Ok(r) => info!(flows = r.flows.len(), "SIGHUP: dialplans reloaded"),
-                Err(r) => warn!(problems = ?r.problems, "SIGHUP: dialplan reload refused; the old set stays"),
-            },
+            _ = hup.recv() => {
+                notifier.reloading();
+                match dialplans.reload() {
+                    Ok(r) => info!(flows = r.flows.len(), "SIGHUP: dialplans reloaded"),
+                    Err(r) => warn!(problems = ?r.problems, "SIGHUP: dialplan reload refused; the old set stays"),
+                }
+                notifier.ready("serving");
+            }
         }
     }
 }

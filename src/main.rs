@@ -7,8 +7,12 @@ use dialerd::config::{Config, LogFormat};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// `0.1.0 (rev 1a2b3c4d5e6f)`: the package version and the git revision
+/// it was built from (build.rs).
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (rev ", env!("DIALERD_REVISION"), ")");
+
 #[derive(Parser)]
-#[command(name = "dialerd", version, about = "A telephony dialer daemon")]
+#[command(name = "dialerd", version = VERSION, about = "A telephony dialer daemon")]
 struct Cli {
     /// The configuration file.
     #[arg(long, short, default_value = "dialerd.toml", global = true)]
@@ -173,4 +177,14 @@ async fn stop_signal() {
         _ = term.recv() => {}
         _ = int.recv() => {}
     }
+    // The drain runs now; a second signal means "stop at once" (an operator
+    // who will not wait, or systemd's final SIGTERM after TimeoutStopSec).
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        eprintln!("dialerd: second stop signal: exiting without finishing the drain");
+        std::process::exit(1);
+    });
 }

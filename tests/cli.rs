@@ -76,7 +76,14 @@ fn a_missing_file_is_named() {
 #[test]
 fn version_and_help() {
     let out = dialerd().arg("--version").output().unwrap();
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("dialerd "));
+    let version = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(version.starts_with(&format!("dialerd {} (rev ", env!("CARGO_PKG_VERSION"))), "{version}");
+    // Built from this checkout: the revision is git's (possibly -modified).
+    let head = std::process::Command::new("git").args(["rev-parse", "--short=12", "HEAD"]).output().unwrap();
+    let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
+    if !head.is_empty() {
+        assert!(version.contains(&format!("(rev {head}")), "{version} vs {head}");
+    }
     let out = dialerd().arg("--help").output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("check-config") && text.contains("--config"), "{text}");

@@ -83,7 +83,7 @@ fn draining_refuses_new_calls_and_respects_the_deadline() {
     let id = d.call(call_body(json!({"prompt": "welcome.wav"})));
     d.wait_state(&id, "answered", T);
     let started = Instant::now();
-    std::process::Command::new("kill").arg("-TERM").arg(d.pid().to_string()).status().unwrap();
+    d.signal("-TERM");
     // While draining: new calls are refused, health says so.
     let deadline = Instant::now() + Duration::from_secs(2);
     let (status, body, retry) = loop {
@@ -96,11 +96,34 @@ fn draining_refuses_new_calls_and_respects_the_deadline() {
     assert_eq!(status, 503, "{body}");
     assert!(retry.is_some());
     assert_eq!(d.get("/healthz").1["status"], "draining");
-    let exit = d.terminate(Duration::from_secs(10));
+    // One signal only: a second would end the drain at once (tested below).
+    let exit = d.wait_exit(Duration::from_secs(10));
     let took = started.elapsed();
     assert!(exit.success(), "{exit:?}");
     assert!(took >= Duration::from_millis(2500) && took < Duration::from_secs(6), "exited after {took:?}");
     assert_sipp(&sipp.wait(T), 1);
+}
+
+#[test]
+fn a_second_sigterm_ends_the_drain_at_once() {
+    // The far end never answers our BYE: the drain would wait for
+    // hangup_deadline_s (3 s); a second SIGTERM does not.
+    let sipp = Sipp::uas("answer_ignore_bye.xml", 1);
+    let mut d = Daemon::start(sipp.port, Opts::default());
+    let id = d.call(call_body(json!({"prompt": "welcome.wav"})));
+    d.wait_state(&id, "answered", T);
+    d.signal("-TERM");
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while d.get("/healthz").1["status"] != "draining" {
+        assert!(Instant::now() < deadline, "not draining");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let started = Instant::now();
+    d.signal("-TERM");
+    let exit = d.wait_exit(Duration::from_secs(5));
+    assert!(started.elapsed() < Duration::from_secs(1), "took {:?}", started.elapsed());
+    assert_eq!(exit.code(), Some(1), "not a clean exit: {exit:?}");
+    assert!(d.log().contains("second stop signal"), "{}", d.log());
 }
 
 #[test]

@@ -52,6 +52,8 @@ pub struct Daemon {
     pub dir: tempfile::TempDir,
     log: PathBuf,
     agent: ureq::Agent,
+    /// Environment the process gets (and gets again on restart).
+    env: Vec<(String, String)>,
 }
 
 /// Options for the generated configuration.
@@ -72,6 +74,8 @@ pub struct Opts {
     /// Flows (file name, text) for a dialplans directory of the test's own;
     /// empty: the repository's `dialplans/`.
     pub dialplans: Vec<(String, String)>,
+    /// Extra environment variables for the dialerd process.
+    pub env: Vec<(String, String)>,
 }
 
 impl Daemon {
@@ -138,18 +142,18 @@ caller_name = "Test Caller"
         );
         let path = dir.path().join("dialerd.toml");
         std::fs::write(&path, cfg).unwrap();
-        Self::spawn(dir, &path)
+        Self::spawn(dir, &path, opts.env)
     }
 
-    fn spawn(dir: tempfile::TempDir, config: &Path) -> Daemon {
+    fn spawn(dir: tempfile::TempDir, config: &Path, env: Vec<(String, String)>) -> Daemon {
         let log = dir.path().join("dialerd.log");
-        let (child, sip, http) = Self::launch(config, &log);
+        let (child, sip, http) = Self::launch(config, &log, &env);
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(30)))
             .build()
             .into();
-        Daemon { child, sip, http, dir, log, agent }
+        Daemon { child, sip, http, dir, log, agent, env }
     }
 
     /// `kill -9`, then start again on the same configuration and data
@@ -159,7 +163,7 @@ caller_name = "Test Caller"
         self.child.wait().unwrap();
         let _ = std::fs::rename(&self.log, self.dir.path().join("dialerd.log.1"));
         let config = self.dir.path().join("dialerd.toml");
-        let (child, sip, http) = Self::launch(&config, &self.log);
+        let (child, sip, http) = Self::launch(&config, &self.log, &self.env);
         (self.child, self.sip, self.http) = (child, sip, http);
     }
 
@@ -226,11 +230,12 @@ caller_name = "Test Caller"
         (resp.status().as_u16(), resp.body_mut().read_json().unwrap_or(Value::Null))
     }
 
-    fn launch(config: &Path, log: &Path) -> (Child, SocketAddr, SocketAddr) {
+    fn launch(config: &Path, log: &Path, env: &[(String, String)]) -> (Child, SocketAddr, SocketAddr) {
         let child = Command::new(env!("CARGO_BIN_EXE_dialerd"))
             .arg("--config")
             .arg(config)
             .env_remove("RUST_LOG")
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(log).unwrap())
             .spawn()
@@ -332,7 +337,17 @@ caller_name = "Test Caller"
 
     /// SIGTERM, then wait for exit; returns the exit status.
     pub fn terminate(&mut self, timeout: Duration) -> std::process::ExitStatus {
-        Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status().unwrap();
+        self.signal("-TERM");
+        self.wait_exit(timeout)
+    }
+
+    /// Sends a signal (`-TERM`, `-HUP`...) to the dialerd process.
+    pub fn signal(&self, sig: &str) {
+        Command::new("kill").arg(sig).arg(self.child.id().to_string()).status().unwrap();
+    }
+
+    /// Waits for the process to exit (after a signal sent earlier).
+    pub fn wait_exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(s) = self.child.try_wait().unwrap() {
