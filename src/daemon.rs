@@ -299,6 +299,11 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
         })
     };
     infra.spawn(housekeeping(registry.clone(), metrics, store.clone(), sip_stop.clone()));
+    for trunk in admission.trunks() {
+        if let Some(k) = trunk.cfg.keepalive {
+            infra.spawn(crate::trunk::keepalive::run(trunk.clone(), k, sip.clone(), sip_stop.clone()));
+        }
+    }
     let notifier = Arc::new(crate::notify::Notifier::from_env());
     infra.spawn(reload_on_sighup(dialplans, notifier.clone(), sip_stop.clone()));
     infra.spawn(crate::watchdog::run(notifier.clone(), store.clone(), sip_stop.clone()));

@@ -18,6 +18,7 @@ pub const SIP_REJECTED: &str = "dialerd_sip_requests_rejected_total";
 pub const RTP_PACKETS: &str = "dialerd_rtp_packets_total";
 pub const INVITES_IN_FLIGHT: &str = "dialerd_invites_in_flight";
 pub const TRUNK_PAUSED: &str = "dialerd_trunk_paused";
+pub const TRUNK_UP: &str = "dialerd_trunk_up";
 pub const CAMPAIGN_RECORDS: &str = "dialerd_campaign_records";
 pub const CAMPAIGN_QUEUE: &str = "dialerd_campaign_queue_depth";
 pub const CAMPAIGN_LOADED: &str = "dialerd_campaign_records_loaded_total";
@@ -107,6 +108,11 @@ fn describe() {
     describe_counter!(RTP_PACKETS, Unit::Count, "RTP packets sent and received, by direction.");
     describe_gauge!(INVITES_IN_FLIGHT, Unit::Count, "INVITE transactions awaiting a final response.");
     describe_gauge!(TRUNK_PAUSED, Unit::Count, "1 while a trunk is paused by a 503 Retry-After, by trunk.");
+    describe_gauge!(
+        TRUNK_UP,
+        Unit::Count,
+        "1 while a trunk answers its OPTIONS keepalive, 0 once it is down (trunks with a keepalive)."
+    );
     // Per-campaign series are gauges of live campaigns only (refreshed every
     // 10 s by the campaign's actor); counters are summed over campaigns so
     // daily campaigns do not grow the label set without bound.
@@ -327,6 +333,10 @@ pub fn call_setup(d: Duration) {
 
 pub fn invites_in_flight(delta: f64) {
     IN_FLIGHT.increment(delta);
+}
+
+pub fn trunk_up(trunk: &str, up: bool) {
+    gauge!(TRUNK_UP, "trunk" => trunk.to_string()).set(if up { 1.0 } else { 0.0 });
 }
 
 pub fn trunk_paused(trunk: &str, paused: bool) {

@@ -51,6 +51,8 @@ async fn deps() -> (Arc<CallDeps>, mpsc::UnboundedReceiver<FarEnd>) {
         inbound_username: None,
         inbound_password: None,
         inbound_algorithms: vec![],
+        keepalive: None,
+        keepalive_timeout: Duration::from_secs(2),
     };
     let admission = Arc::new(Admission::resolve(&[trunk], 10, 10, 10).await.unwrap());
     let deps = CallDeps {

@@ -167,7 +167,8 @@ pub async fn create_call(
         park_on: None,
     };
     let placed = app.placer.place(req).map_err(|refusal| {
-        let field = matches!(refusal.reason(), "trunk_paused" | "trunk_busy" | "trunk_rate").then_some("trunk");
+        let field =
+            matches!(refusal.reason(), "trunk_paused" | "trunk_busy" | "trunk_rate" | "trunk_down").then_some("trunk");
         ApiError::TooMany {
             field,
             message: format!("no capacity for a new call now ({})", refusal.reason()),

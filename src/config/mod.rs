@@ -197,6 +197,11 @@ pub struct TrunkConfig {
     /// Digest algorithms to challenge with, most preferred first (some
     /// peers take the first challenge whatever its algorithm).
     pub inbound_algorithms: Vec<String>,
+    /// OPTIONS keepalive: every `keepalive_interval` (off when `None`),
+    /// down after `keepalive_failures` misses, up after
+    /// `keepalive_successes` answers; a probe waits `keepalive_timeout`.
+    pub keepalive: Option<crate::trunk::health::HealthConfig>,
+    pub keepalive_timeout: std::time::Duration,
 }
 
 /// Why a configuration could not be used.

@@ -79,6 +79,12 @@ pub(super) fn read_trunks(v: Option<&Value>, problems: &mut Vec<Problem>) -> Vec
                 r.problem(&format!("inbound_algorithms[{i}]"), format!("{a:?} is not SHA-256, MD5 or SHA-512-256"));
             }
         }
+        let interval = r.seconds("keepalive_interval_s", 0.0, 0.0, 3600.0);
+        let failures = r.integer("keepalive_failures", 3, 1, 100) as u32;
+        let successes = r.integer("keepalive_successes", 2, 1, 100) as u32;
+        let keepalive_timeout = r.seconds("keepalive_timeout_s", 2.0, 0.05, 60.0);
+        let keepalive =
+            (!interval.is_zero()).then_some(crate::trunk::health::HealthConfig { interval, failures, successes });
         let mut inbound_cidrs = Vec::new();
         for (i, c) in r.strings("inbound_cidrs").unwrap_or_default().iter().enumerate() {
             match super::Cidr::parse(c) {
@@ -104,6 +110,8 @@ pub(super) fn read_trunks(v: Option<&Value>, problems: &mut Vec<Problem>) -> Vec
                 inbound_username,
                 inbound_password,
                 inbound_algorithms,
+                keepalive,
+                keepalive_timeout,
             });
         }
     }

@@ -98,6 +98,12 @@ impl SipEndpoint {
         let _ = self.shared.inbound.set(handler);
     }
 
+    /// OPTIONS to `target` (trunk keepalive): its final status, or why
+    /// none came within `timeout`.
+    pub async fn ping(&self, target: SocketAddr, host: &str, timeout: Duration) -> Result<u16, String> {
+        super::probe::options(&self.shared, target, host, timeout).await
+    }
+
     pub fn local_addr(&self) -> SocketAddr {
         self.shared.local
     }

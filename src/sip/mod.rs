@@ -11,6 +11,7 @@ pub mod digest_server;
 mod endpoint;
 pub mod leg;
 pub mod policy;
+mod probe;
 mod router;
 pub mod socket;
 mod uac;

@@ -51,6 +51,8 @@ pub enum Refusal {
     InvitesInFlight,
     /// Global cap on live calls (`[calls] max_active`).
     TooManyCalls,
+    /// The trunk's keepalive says it is down (`trunk::health`).
+    TrunkDown,
     /// Too many INVITEs have no response at all yet: responses are being
     /// processed late (CPU saturated, or the trunk is not answering), and
     /// more INVITEs would soon be retransmitted. Shed load instead.
@@ -63,6 +65,7 @@ impl Refusal {
             Refusal::TrunkPaused(_) => "trunk_paused",
             Refusal::TrunkBusy => "trunk_busy",
             Refusal::TrunkRate(_) => "trunk_rate",
+            Refusal::TrunkDown => "trunk_down",
             Refusal::InvitesInFlight => "invites_in_flight",
             Refusal::TooManyCalls => "max_active",
             Refusal::Overloaded => "overloaded",
@@ -76,6 +79,7 @@ impl Refusal {
             Refusal::TrunkBusy | Refusal::InvitesInFlight | Refusal::TooManyCalls | Refusal::Overloaded => {
                 Duration::from_secs(1)
             }
+            Refusal::TrunkDown => Duration::from_secs(5),
         }
     }
 }

@@ -3,6 +3,8 @@
 //! a mutex held only for a few arithmetic steps, never across `.await`.
 
 pub mod gate;
+pub mod health;
+pub mod keepalive;
 
 use crate::config::TrunkConfig;
 use crate::ids::TrunkId;
@@ -33,6 +35,8 @@ pub struct Trunk {
     /// Every address the host resolved to: INVITEs from these are trunk traffic.
     pub addrs: Vec<SocketAddr>,
     gate: Mutex<TrunkGate>,
+    /// Set by the keepalive (`keepalive.rs`); a down trunk takes no calls.
+    down: std::sync::atomic::AtomicBool,
 }
 
 impl Trunk {
@@ -56,6 +60,15 @@ impl Trunk {
             m::trunk_paused(&self.cfg.name, false);
         }
         paused
+    }
+
+    pub fn is_down(&self) -> bool {
+        self.down.load(Ordering::Relaxed)
+    }
+
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::Relaxed);
+        m::trunk_up(&self.cfg.name, !down);
     }
 
     pub fn active(&self) -> usize {
@@ -130,6 +143,7 @@ impl Admission {
                 target,
                 addrs,
                 gate: Mutex::new(TrunkGate::new(cfg.max_concurrent, cfg.max_cps)),
+                down: Default::default(),
             }));
         }
         Ok(Self {
@@ -185,6 +199,9 @@ impl Admission {
         }
         let live = self.live.clone().try_acquire_owned().map_err(|_| Refusal::TooManyCalls)?;
         let trunk = self.trunks[id.0].clone();
+        if trunk.is_down() {
+            return Err(Refusal::TrunkDown);
+        }
         trunk.gate.lock().unwrap().try_admit(Instant::now())?;
         Ok(Admitted { trunk, _live: live })
     }
