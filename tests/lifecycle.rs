@@ -144,3 +144,26 @@ fn unanswered_invites_shed_new_calls() {
     assert_eq!(d.wait_ended(&second, T)["disposition"], "busy");
     assert_sipp(&sipp.wait(T), 2);
 }
+
+const HOLD: &str = "description = \"Hold\"\nstart = \"hold\"\n[nodes.hold]\nkind = \"pause\"\nseconds = 60\nnext = \"done\"\n\
+                    [nodes.done]\nkind = \"hangup\"\n";
+
+#[test]
+fn sigterm_during_fifty_answered_calls_ends_each_with_one_bye() {
+    let sipp = Sipp::uas("answer_wait_bye.xml", 50);
+    let opts = Opts { dialplans: vec![("hold.toml".into(), HOLD.into())], ..Default::default() };
+    let mut d = Daemon::start(sipp.port, opts);
+    let ids: Vec<String> = (0..50).map(|_| d.call(call_body(json!({"dialplan": "hold"})))).collect();
+    for id in &ids {
+        d.wait_state(id, "answered", T);
+    }
+    let started = Instant::now();
+    let exit = d.terminate(Duration::from_secs(10));
+    assert!(exit.success(), "{exit:?}\n{}", d.log());
+    assert!(started.elapsed() < Duration::from_secs(4), "within the drain deadline: {:?}", started.elapsed());
+    let r = sipp.wait(T);
+    assert_sipp(&r, 50);
+    // One BYE per call: no retransmissions, nothing left behind.
+    let byes = r.messages.lines().filter(|l| l.starts_with("BYE sip:")).count();
+    assert_eq!(byes, 50, "BYE requests seen by SIPp");
+}
