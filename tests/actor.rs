@@ -53,6 +53,8 @@ async fn deps() -> (Arc<CallDeps>, mpsc::UnboundedReceiver<FarEnd>) {
         inbound_algorithms: vec![],
         keepalive: None,
         keepalive_timeout: Duration::from_secs(2),
+        rtp_timeout: None,
+        max_duration: None,
     };
     let admission = Arc::new(Admission::resolve(&[trunk], 10, 10, 10).await.unwrap());
     let deps = CallDeps {
@@ -81,6 +83,7 @@ fn plan(prompt: Option<Arc<Prompt>>, gather: Option<(usize, Duration)>) -> Plan 
         max_redirects: 3,
         give_up_after: Duration::from_secs(33),
         park_on: None,
+        rtp_timeout: None,
     }
 }
 

@@ -229,3 +229,35 @@ fn early_media_answer_and_retransmitted_ok_is_reacked() {
         "the retransmitted 200 was ACKed again"
     );
 }
+
+/// Issue 9: a far end that answers and then sends no RTP is hung up after
+/// `rtp_timeout_s`; a trunk may turn the check off (`rtp_timeout_s = 0`).
+#[test]
+fn an_answered_call_without_rtp_from_the_far_end_ends_with_rtp_timeout() {
+    let hold = "description = \"Hold\"\nstart = \"hold\"\n[nodes.hold]\nkind = \"pause\"\nseconds = 30\nnext = \"done\"\n\
+                [nodes.done]\nkind = \"hangup\"\n";
+    let silent = Sipp::uas("answer_wait_bye.xml", 1);
+    let quiet_ok = Sipp::uas("answer_wait_bye.xml", 1);
+    let tail =
+        format!("[[trunks]]\nname = \"lenient\"\naddress = \"127.0.0.1:{}\"\nrtp_timeout_s = 0\n", quiet_ok.port);
+    let opts = Opts {
+        calls: "rtp_timeout_s = 1".into(),
+        tail,
+        dialplans: vec![("hold.toml".into(), hold.into())],
+        ..Default::default()
+    };
+    let d = Daemon::start(silent.port, opts);
+    let a = d.call(call_body(json!({"dialplan": "hold"})));
+    let b = d.call(call_body(json!({"dialplan": "hold", "trunk": "lenient"})));
+    let v = d.wait_ended(&a, Duration::from_secs(10));
+    assert_eq!(hangup_cause(&v), "rtp_timeout", "{v}");
+    assert_eq!((v["disposition"].as_str(), v["hangup_by"].as_str()), (Some("answered"), Some("system")), "{v}");
+    let ms = v["duration_ms"].as_u64().unwrap();
+    assert!((900..3000).contains(&ms), "ended after about 1 s of silence: {ms} ms");
+    assert_sipp(&silent.wait(Duration::from_secs(10)), 1);
+    // The lenient trunk's call is still up, silent as it is.
+    assert_eq!(d.api("GET", &format!("/v1/calls/{b}"), None).1["state"], "answered");
+    let (s, _) = d.api("DELETE", &format!("/v1/calls/{b}"), None);
+    assert_eq!(s, 202);
+    assert_sipp(&quiet_ok.wait(Duration::from_secs(10)), 1);
+}

@@ -229,6 +229,7 @@ impl Actor {
                 }
                 r = recv_rtp(&self.rtp, &mut buf), if media_on => {
                     if let Ok(n) = r {
+                        self.machine.rtp_received(now());
                         match self.media.as_mut() {
                             Some(media) => media.handle_rtp(now(), &buf[..n]),
                             None => self.forward_rtp(&buf[..n]),

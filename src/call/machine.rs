@@ -47,11 +47,13 @@ pub(super) struct Timers {
     pub(super) no_answer: Option<Instant>,
     pub(super) max_duration: Option<Instant>,
     pub(super) give_up: Option<Instant>,
+    /// Answered: when the far end's silence (no RTP) ends the call.
+    pub(super) rtp_idle: Option<Instant>,
 }
 
 impl Timers {
     fn next(&self) -> Option<Instant> {
-        [self.no_answer, self.max_duration, self.give_up].into_iter().flatten().min()
+        [self.no_answer, self.max_duration, self.give_up, self.rtp_idle].into_iter().flatten().min()
     }
 }
 
@@ -277,6 +279,7 @@ impl CallMachine {
 impl CallMachine {
     pub(super) fn bye(&mut self, now: Instant, reason: Option<String>, outcome: Outcome) -> Phase {
         self.timers.max_duration = None;
+        self.timers.rtp_idle = None;
         self.timers.give_up = Some(now + self.plan.give_up_after);
         self.actions.push_back(Action::StopMedia);
         self.actions.push_back(Action::Bye { reason });
@@ -336,6 +339,14 @@ impl CallMachine {
         Phase::Canceling(why)
     }
 
+    /// A datagram came from the far end (or, bridged, from our leg's far
+    /// end): the silence timer starts again.
+    pub fn rtp_received(&mut self, now: Instant) {
+        if let (Phase::Answered, Some(t)) = (&self.phase, self.plan.rtp_timeout) {
+            self.timers.rtp_idle = Some(now + t);
+        }
+    }
+
     /// Fires every timer that is due. Safe to call early or twice.
     pub fn handle_timeout(&mut self, now: Instant) {
         let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
@@ -353,6 +364,17 @@ impl CallMachine {
                     reason: Some("maximum call duration reached".into()),
                 },
             ),
+            Phase::Answered if due(self.timers.rtp_idle) => {
+                let secs = self.plan.rtp_timeout.unwrap_or_default().as_secs_f64();
+                let outcome = Outcome {
+                    disposition: self.answered_disposition(),
+                    cause: Cause::RtpTimeout,
+                    by: HangupBy::System,
+                    sip_status: Some(200),
+                    reason: Some(format!("no RTP from the far end for {secs} s")),
+                };
+                self.bye(now, None, outcome)
+            }
             Phase::Answered if self.flow.as_ref().and_then(FlowRun::poll_timeout).is_some_and(|t| t <= now) => {
                 if let Some(flow) = self.flow.as_mut() {
                     flow.handle_timeout(now);

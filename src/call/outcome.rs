@@ -77,6 +77,8 @@ pub enum Cause {
     QueueTimeout,
     /// The call it was bridged to ended (either leg ends the other).
     BridgedCallEnded,
+    /// No RTP from the far end for `rtp_timeout_s`.
+    RtpTimeout,
 }
 
 impl Cause {
@@ -94,6 +96,7 @@ impl Cause {
             Cause::MediaError => "media_error",
             Cause::QueueTimeout => "queue_timeout",
             Cause::BridgedCallEnded => "bridged_call_ended",
+            Cause::RtpTimeout => "rtp_timeout",
         }
     }
 }

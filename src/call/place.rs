@@ -109,10 +109,12 @@ impl Placer {
             flow: req.flow,
             vars: req.vars,
             no_answer_timeout: req.no_answer_timeout,
-            max_duration: req.max_duration,
+            // The trunk's cap is a safety net: it wins over a longer request.
+            max_duration: trunk.cfg.max_duration.map_or(req.max_duration, |m| m.min(req.max_duration)),
             max_redirects: calls.max_redirects,
             give_up_after: self.cfg.sip.t1 * 64 + Duration::from_secs(1),
             park_on: req.park_on,
+            rtp_timeout: trunk.cfg.rtp_timeout.unwrap_or(calls.rtp_timeout),
         };
         let mut view = CallView::new(id, req.to_text, trunk.cfg.name.clone());
         let inbound = inbound.map(|(leg, caller)| {

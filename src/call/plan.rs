@@ -29,6 +29,8 @@ pub struct Plan {
     /// whoever placed it to bridge or hang up: the agent's leg of a click
     /// to call after the whisper.
     pub park_on: Option<String>,
+    /// No RTP from the far end this long after answer ends the call.
+    pub rtp_timeout: Option<std::time::Duration>,
 }
 
 /// The call's history as the API shows it (`events[].type`).

@@ -25,6 +25,7 @@ impl CallMachine {
                 self.actions.push_back(Action::StartMedia(n));
                 self.media_started = true;
                 self.timers.max_duration = Some(now + self.plan.max_duration);
+                self.timers.rtp_idle = self.plan.rtp_timeout.map(|t| now + t);
                 self.flow = Some(FlowRun::start(self.plan.flow.clone(), self.plan.vars.clone(), now));
                 self.pump_flow(now)
             }

@@ -166,6 +166,9 @@ pub struct CallsConfig {
     pub retention: Duration,
     pub retain_max: usize,
     pub hangup_deadline: Duration,
+    /// An answered call with no RTP from the far end this long is ended
+    /// (`rtp_timeout`); `None` = never.
+    pub rtp_timeout: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,6 +205,10 @@ pub struct TrunkConfig {
     /// `keepalive_successes` answers; a probe waits `keepalive_timeout`.
     pub keepalive: Option<crate::trunk::health::HealthConfig>,
     pub keepalive_timeout: std::time::Duration,
+    /// Per-trunk overrides of `[calls] rtp_timeout_s` (0 = off) and
+    /// `max_duration_s` (a safety net against billed hung calls).
+    pub rtp_timeout: Option<Option<std::time::Duration>>,
+    pub max_duration: Option<std::time::Duration>,
 }
 
 /// Why a configuration could not be used.
@@ -373,6 +380,7 @@ impl Config {
             retention: r.seconds("retention_s", 3600.0, 60.0, 7.0 * 86_400.0),
             retain_max: r.integer("retain_max", 200_000, 100, 100_000_000) as usize,
             hangup_deadline: r.seconds("hangup_deadline_s", 5.0, 0.1, 300.0),
+            rtp_timeout: Some(r.seconds("rtp_timeout_s", 60.0, 0.0, 86_400.0)).filter(|d| !d.is_zero()),
         };
         r.finish();
 

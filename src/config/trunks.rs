@@ -85,6 +85,12 @@ pub(super) fn read_trunks(v: Option<&Value>, problems: &mut Vec<Problem>) -> Vec
         let keepalive_timeout = r.seconds("keepalive_timeout_s", 2.0, 0.05, 60.0);
         let keepalive =
             (!interval.is_zero()).then_some(crate::trunk::health::HealthConfig { interval, failures, successes });
+        let rtp_timeout = r
+            .raw("rtp_timeout_s")
+            .is_some()
+            .then(|| Some(r.seconds("rtp_timeout_s", 60.0, 0.0, 86_400.0)).filter(|d| !d.is_zero()));
+        let max_duration =
+            r.raw("max_duration_s").is_some().then(|| r.seconds("max_duration_s", 3600.0, 1.0, 86_400.0));
         let mut inbound_cidrs = Vec::new();
         for (i, c) in r.strings("inbound_cidrs").unwrap_or_default().iter().enumerate() {
             match super::Cidr::parse(c) {
@@ -112,6 +118,8 @@ pub(super) fn read_trunks(v: Option<&Value>, problems: &mut Vec<Problem>) -> Vec
                 inbound_algorithms,
                 keepalive,
                 keepalive_timeout,
+                rtp_timeout,
+                max_duration,
             });
         }
     }

@@ -23,6 +23,7 @@ fn plan_with(prompt: Option<Arc<Prompt>>, gather: Option<(usize, Duration)>) -> 
         max_redirects: 3,
         give_up_after: Duration::from_secs(32),
         park_on: None,
+        rtp_timeout: None,
     }
 }
 
@@ -441,4 +442,30 @@ fn a_flow_ending_on_the_park_outcome_leaves_the_call_up() {
     m.handle_timeout(t0 + Duration::from_secs(5));
     assert!(drain(&mut m).iter().any(|a| matches!(a, Action::Bye { .. })));
     assert_eq!(flow_outcome(&m).as_deref(), Some("gather_timeout"));
+}
+
+#[test]
+fn silence_from_the_far_end_ends_an_answered_call_and_rtp_keeps_it_up() {
+    let t0 = Instant::now();
+    let mut p = plan_with(None, None);
+    p.flow = Arc::new(crate::dialplan::Flow::inline(None, Some((1, Duration::from_secs(600)))));
+    p.rtp_timeout = Some(Duration::from_secs(5));
+    let mut m = CallMachine::new(p);
+    m.start(t0);
+    m.handle_leg(t0, answered(ANSWER));
+    drain(&mut m);
+    // Packets every 4 s keep it up past several timeouts.
+    for k in 1..=5 {
+        let t = t0 + Duration::from_secs(4 * k);
+        m.handle_timeout(t);
+        m.rtp_received(t);
+        assert!(!drain(&mut m).iter().any(|a| matches!(a, Action::Bye { .. })), "up at {k}");
+    }
+    let quiet = t0 + Duration::from_secs(20);
+    assert_eq!(m.poll_timeout(), Some(quiet + Duration::from_secs(5)), "the silence timer is in the table");
+    m.handle_timeout(quiet + Duration::from_secs(5));
+    assert!(drain(&mut m).iter().any(|a| matches!(a, Action::Bye { .. })));
+    m.handle_leg(quiet, LegEvent::Ended);
+    let o = finished(&drain(&mut m)).cloned().unwrap();
+    assert_eq!((o.cause, o.by, o.disposition), (Cause::RtpTimeout, HangupBy::System, Disposition::Answered));
 }
