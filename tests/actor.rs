@@ -55,6 +55,9 @@ async fn deps() -> (Arc<CallDeps>, mpsc::UnboundedReceiver<FarEnd>) {
         keepalive_timeout: Duration::from_secs(2),
         rtp_timeout: None,
         max_duration: None,
+        asserted_identity: None,
+        privacy: None,
+        identity: None,
     };
     let admission = Arc::new(Admission::resolve(&[trunk], 10, 10, 10).await.unwrap());
     let deps = CallDeps {

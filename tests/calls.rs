@@ -261,3 +261,19 @@ fn an_answered_call_without_rtp_from_the_far_end_ends_with_rtp_timeout() {
     assert_eq!(s, 202);
     assert_sipp(&quiet_ok.wait(Duration::from_secs(10)), 1);
 }
+
+/// Issue 9: a trunk's caller identity headers (RFC 3325, RFC 8224) reach
+/// the carrier as configured; SIPp fails the call if one is missing or
+/// different.
+#[test]
+fn caller_identity_headers_are_sent_as_configured() {
+    let sipp = Sipp::uas("identity_check.xml", 1);
+    let trunk = "asserted_identity = \"sip:+15550100@carrier.example\"\nprivacy = \"id\"\n\
+                 identity = \"eyJhbGciOiJFUzI1NiJ9.e30.c2ln;info=<https://cert.example/cert.pem>\"\n"
+        .to_string();
+    let d = Daemon::start(sipp.port, Opts { trunk, ..Default::default() });
+    let id = d.call(call_body(json!({})));
+    let v = d.wait_ended(&id, Duration::from_secs(10));
+    assert_eq!(v["sip_status"], 486, "{v}");
+    assert_sipp(&sipp.wait(Duration::from_secs(10)), 1);
+}

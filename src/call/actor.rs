@@ -410,6 +410,7 @@ impl Actor {
             from_display: self.from_display.clone(),
             sdp_offer: offer.into_bytes(),
             credentials,
+            identity_headers: cfg.identity_headers(),
         };
         if !self.started {
             self.started = true;

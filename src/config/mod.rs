@@ -209,6 +209,23 @@ pub struct TrunkConfig {
     /// `max_duration_s` (a safety net against billed hung calls).
     pub rtp_timeout: Option<Option<std::time::Duration>>,
     pub max_duration: Option<std::time::Duration>,
+    /// RFC 3325: `P-Asserted-Identity` on our INVITEs (a `sip:`, `sips:`
+    /// or `tel:` URI) and `Privacy` (e.g. `id`).
+    pub asserted_identity: Option<String>,
+    pub privacy: Option<String>,
+    /// RFC 8224 `Identity` value (a STIR/SHAKEN PASSporT signed elsewhere),
+    /// sent untouched.
+    pub identity: Option<String>,
+}
+
+impl TrunkConfig {
+    /// The identity headers of this trunk's INVITEs, in order.
+    pub fn identity_headers(&self) -> Vec<(&'static str, String)> {
+        let pai = self.asserted_identity.as_ref().map(|v| ("P-Asserted-Identity", format!("<{v}>")));
+        let privacy = self.privacy.clone().map(|v| ("Privacy", v));
+        let identity = self.identity.clone().map(|v| ("Identity", v));
+        [pai, privacy, identity].into_iter().flatten().collect()
+    }
 }
 
 /// Why a configuration could not be used.

@@ -91,6 +91,30 @@ pub(super) fn read_trunks(v: Option<&Value>, problems: &mut Vec<Problem>) -> Vec
             .then(|| Some(r.seconds("rtp_timeout_s", 60.0, 0.0, 86_400.0)).filter(|d| !d.is_zero()));
         let max_duration =
             r.raw("max_duration_s").is_some().then(|| r.seconds("max_duration_s", 3600.0, 1.0, 86_400.0));
+        let asserted_identity = r.opt_string("asserted_identity");
+        if let Some(a) = &asserted_identity
+            && (!["sip:", "sips:", "tel:"].iter().any(|p| a.starts_with(p))
+                || a.contains(['<', '>', '"', '\r', '\n', ' ']))
+        {
+            r.problem("asserted_identity", format!("{a:?} is not a sip:, sips: or tel: URI"));
+        }
+        let privacy = r.opt_string("privacy");
+        if let Some(p) = &privacy {
+            let ok = p
+                .split(';')
+                .map(str::trim)
+                .all(|t| matches!(t, "id" | "header" | "session" | "user" | "none" | "critical"));
+            if !ok {
+                r.problem(
+                    "privacy",
+                    format!("{p:?} is not a list of id, header, session, user, none, critical (RFC 3323/3325)"),
+                );
+            }
+        }
+        let identity = r.opt_string("identity");
+        if identity.as_ref().is_some_and(|i| i.is_empty() || i.contains(['\r', '\n'])) {
+            r.problem("identity", "a single-line Identity header value (RFC 8224)");
+        }
         let mut inbound_cidrs = Vec::new();
         for (i, c) in r.strings("inbound_cidrs").unwrap_or_default().iter().enumerate() {
             match super::Cidr::parse(c) {
@@ -120,6 +144,9 @@ pub(super) fn read_trunks(v: Option<&Value>, problems: &mut Vec<Problem>) -> Vec
                 keepalive_timeout,
                 rtp_timeout,
                 max_duration,
+                asserted_identity,
+                privacy,
+                identity,
             });
         }
     }
@@ -153,4 +180,33 @@ pub fn is_sip_user(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
         && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '*' | '.' | '_' | '-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    const BASE: &str = "[sip]\nlisten = \"127.0.0.1:5060\"\n[api]\nlisten = \"127.0.0.1:8080\"\n\
+        keys = [\"0123456789abcdef\"]\n[media]\nprompts_dir = \".\"\n[[trunks]]\nname = \"pbx\"\n\
+        address = \"127.0.0.1:5080\"\n";
+
+    #[test]
+    fn identity_headers_are_checked_and_sent_in_order() {
+        let c = Config::from_toml(&format!(
+            "{BASE}asserted_identity = \"tel:+15550100\"\nprivacy = \"id;critical\"\nrtp_timeout_s = 0\n"
+        ))
+        .unwrap();
+        let t = &c.trunks[0];
+        assert_eq!(
+            t.identity_headers(),
+            [("P-Asserted-Identity", "<tel:+15550100>".to_string()), ("Privacy", "id;critical".to_string())]
+        );
+        assert_eq!(t.rtp_timeout, Some(None), "0 turns the check off on this trunk");
+        let err = Config::from_toml(&format!(
+            "{BASE}asserted_identity = \"+15550100\"\nprivacy = \"secret\"\nidentity = \"\"\n"
+        ))
+        .unwrap_err();
+        let keys: Vec<String> = err.problems().into_iter().map(|p| p.key).collect();
+        assert_eq!(keys, ["trunks[0].asserted_identity", "trunks[0].privacy", "trunks[0].identity"]);
+    }
 }

@@ -37,6 +37,10 @@ pub struct InviteRequest {
     pub from_display: Option<String>,
     pub sdp_offer: Vec<u8>,
     pub credentials: Option<Credentials>,
+    /// Caller identity headers sent as given: `P-Asserted-Identity` and
+    /// `Privacy` (RFC 3325), `Identity` (RFC 8224, STIR/SHAKEN, passed
+    /// through untouched).
+    pub identity_headers: Vec<(&'static str, String)>,
 }
 
 impl InviteRequest {

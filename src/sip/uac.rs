@@ -208,7 +208,12 @@ fn invite_option(shared: &Shared, req: &InviteRequest, auth: Option<Header>) -> 
         offer: Some(req.sdp_offer.clone()),
         contact,
         call_id: Some(req.call_id.clone()),
-        headers: auth.map(|h| vec![h]),
+        headers: Some(
+            auth.into_iter()
+                .chain(req.identity_headers.iter().map(|(n, v)| Header::Other(n.to_string(), v.clone())))
+                .collect(),
+        )
+        .filter(|h: &Vec<Header>| !h.is_empty()),
         ..Default::default()
     })
 }
