@@ -219,9 +219,7 @@ pub(super) fn read(t: Option<&Map<String, Value>>, trunks: &[&str], problems: &m
 mod tests {
     use crate::config::Config;
 
-    const BASE: &str = "[sip]\nlisten = \"127.0.0.1:5060\"\n[api]\nlisten = \"127.0.0.1:8080\"\n\
-        keys = [\"0123456789abcdef\"]\n[media]\nprompts_dir = \".\"\n[[trunks]]\nname = \"pbx\"\n\
-        address = \"127.0.0.1:5080\"\n";
+    const BASE: &str = crate::config::TEST_BASE;
 
     fn problems(extra: &str) -> Vec<String> {
         match Config::from_toml(&format!("{BASE}{extra}")) {

@@ -88,15 +88,16 @@ mod tests {
     use super::*;
     use crate::config::Config;
 
-    const BASE: &str = "[sip]\nlisten = \"127.0.0.1:5060\"\n[api]\nlisten = \"127.0.0.1:8080\"\n\
-        keys = [\"0123456789abcdef\"]\n[media]\nprompts_dir = \".\"\n[[trunks]]\nname = \"pbx\"\n\
-        address = \"127.0.0.1:5080\"\ninbound_cidrs = [\"10.0.0.0/8\"]\n";
+    fn base() -> String {
+        format!("{}inbound_cidrs = [\"10.0.0.0/8\"]\n", crate::config::TEST_BASE)
+    }
 
     #[test]
     fn routes_read_and_match() {
         let c = Config::from_toml(&format!(
-            "{BASE}[[inbound]]\ndid = \"+15550199\"\ndialplan = \"lead-qualification\"\n\
-             [[inbound]]\ndid = \"*\"\ntrunk = \"pbx\"\nagent_group = \"sales\"\n"
+            "{}[[inbound]]\ndid = \"+15550199\"\ndialplan = \"lead-qualification\"\n\
+             [[inbound]]\ndid = \"*\"\ntrunk = \"pbx\"\nagent_group = \"sales\"\n",
+            base()
         ))
         .unwrap();
         assert_eq!(c.inbound[0].target, InboundTarget::Dialplan("lead-qualification".into()));
@@ -108,8 +109,9 @@ mod tests {
     #[test]
     fn bad_routes_are_named() {
         let err = Config::from_toml(&format!(
-            "{BASE}[[inbound]]\ndid = \"bad did\"\ntrunk = \"nope\"\n[[inbound]]\ndid = \"1\"\ndialplan = \"a\"\n\
-             agent_group = \"b\"\n"
+            "{}[[inbound]]\ndid = \"bad did\"\ntrunk = \"nope\"\n[[inbound]]\ndid = \"1\"\ndialplan = \"a\"\n\
+             agent_group = \"b\"\n",
+            base()
         ))
         .unwrap_err();
         let keys: Vec<String> = err.problems().into_iter().map(|p| p.key).collect();
@@ -117,10 +119,10 @@ mod tests {
             assert!(keys.contains(&k.to_string()), "{k}: {keys:?}");
         }
         let err =
-            Config::from_toml(&BASE.replace("inbound_cidrs = [\"10.0.0.0/8\"]", "inbound_cidrs = [\"10.0.0.0/99\"]"))
+            Config::from_toml(&base().replace("inbound_cidrs = [\"10.0.0.0/8\"]", "inbound_cidrs = [\"10.0.0.0/99\"]"))
                 .unwrap_err();
         assert_eq!(err.problems()[0].key, "trunks[0].inbound_cidrs[0]");
-        let err = Config::from_toml(&BASE.replace(
+        let err = Config::from_toml(&base().replace(
             "inbound_cidrs = [\"10.0.0.0/8\"]",
             "inbound_username = \"carrier\"\ninbound_algorithms = [\"SHA-1\"]",
         ))

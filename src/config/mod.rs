@@ -507,5 +507,12 @@ impl Config {
     }
 }
 
+/// The smallest valid configuration, with one trunk `pbx` last: unit
+/// tests append trunk keys or sections to it.
+#[cfg(test)]
+pub(crate) const TEST_BASE: &str = "[sip]\nlisten = \"127.0.0.1:5060\"\n[api]\nlisten = \"127.0.0.1:8080\"\n\
+    keys = [\"0123456789abcdef\"]\n[media]\nprompts_dir = \".\"\n[[trunks]]\nname = \"pbx\"\n\
+    address = \"127.0.0.1:5080\"\n";
+
 #[cfg(test)]
 mod tests;

@@ -186,9 +186,7 @@ pub fn is_sip_user(s: &str) -> bool {
 mod tests {
     use crate::config::Config;
 
-    const BASE: &str = "[sip]\nlisten = \"127.0.0.1:5060\"\n[api]\nlisten = \"127.0.0.1:8080\"\n\
-        keys = [\"0123456789abcdef\"]\n[media]\nprompts_dir = \".\"\n[[trunks]]\nname = \"pbx\"\n\
-        address = \"127.0.0.1:5080\"\n";
+    const BASE: &str = crate::config::TEST_BASE;
 
     #[test]
     fn identity_headers_are_checked_and_sent_in_order() {
