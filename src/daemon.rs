@@ -22,7 +22,7 @@ use crate::dialplan::DialplanStore;
 use crate::events::EventBus;
 use crate::events::outbox::{Outbox, OutboxConfig};
 use crate::sip::{SipEndpoint, SipSettings};
-use crate::store::{SqliteStore, Store, WebhookRow};
+use crate::store::{SqliteStore, Store};
 use crate::trunk::Admission;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -66,7 +66,13 @@ pub struct Bound {
 }
 
 /// Runs until `stop` resolves, then shuts down in order.
-pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnOnce(Bound)) -> Result<(), DaemonError> {
+/// `path` is the file SIGHUP re-reads (`None`: only dialplans reload).
+pub async fn run(
+    cfg: Config,
+    path: Option<std::path::PathBuf>,
+    stop: impl Future<Output = ()>,
+    on_ready: impl FnOnce(Bound),
+) -> Result<(), DaemonError> {
     let metrics = crate::metrics::install().map_err(|e| DaemonError::Metrics(e.to_string()))?;
     std::fs::create_dir_all(&cfg.storage.data_dir)
         .map_err(|e| DaemonError::DataDir(cfg.storage.data_dir.clone(), e))?;
@@ -87,12 +93,14 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
     let admission = Arc::new(
         Admission::resolve(
             &cfg.trunks,
+            &cfg.trunk_groups,
             cfg.sip.max_invites_in_flight,
             cfg.sip.max_invites_unanswered,
             cfg.calls.max_active,
         )
         .await?,
     );
+    let trunk_sources = crate::config::SharedSources::new(admission.trunk_sources());
     let infra = TaskTracker::new();
     let calls = TaskTracker::new();
     let sip_stop = CancellationToken::new();
@@ -105,8 +113,12 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
             t4: cfg.sip.t4,
             recv_buffer_bytes: cfg.sip.recv_buffer_bytes,
             send_buffer_bytes: cfg.sip.send_buffer_bytes,
-            trunk_sources: admission.trunk_sources(),
+            trunk_sources: trunk_sources.clone(),
             strict_parsing: cfg.sip.strict_parsing,
+            listen_tcp: cfg.sip.listen_tcp,
+            listen_tls: cfg.sip.listen_tls,
+            tls: crate::reload::tls_material(&cfg.sip).map_err(DaemonError::Setup)?,
+            stream_idle_timeout: cfg.sip.stream_idle_timeout,
         },
         sip_stop.clone(),
         infra.clone(),
@@ -130,18 +142,7 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
         .user_agent(&cfg.sip.user_agent)
         .build()
         .map_err(|e| DaemonError::HttpClient(e.to_string()))?;
-    let configured: Vec<WebhookRow> = cfg
-        .webhooks
-        .iter()
-        .map(|w| WebhookRow {
-            id: format!("config:{}", w.name),
-            client: w.client.clone().unwrap_or_else(|| "*".into()),
-            url: w.url.clone(),
-            events: serde_json::to_string(&w.events).unwrap_or_default(),
-            secret: w.secret.clone(),
-            created_at: 0,
-        })
-        .collect();
+    let configured = crate::reload::webhook_rows(&cfg);
     let outbox_cfg = OutboxConfig {
         timeout: cfg.events.webhook_timeout,
         retry_base: cfg.events.retry_base,
@@ -180,7 +181,14 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
     let log_tasks = TaskTracker::new();
     let call_log = CallLog::start(store.clone(), log_stop.clone(), &log_tasks);
     let campaigns_stop = CancellationToken::new();
-    let placer = Placer { cfg: cfg.clone(), deps: deps.clone(), admission: admission.clone(), tasks: calls.clone() };
+    let live = crate::reload::LiveConfig::new(cfg.clone());
+    let placer = Placer {
+        cfg: cfg.clone(),
+        live: live.clone(),
+        deps: deps.clone(),
+        admission: admission.clone(),
+        tasks: calls.clone(),
+    };
     let campaign_deps = Arc::new(CampaignDeps {
         store: store.clone(),
         placer: placer.clone(),
@@ -190,51 +198,24 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
         stop: campaigns_stop.clone(),
         events: events.clone(),
     });
-    for (i, svc) in cfg.lead_api.services.iter().enumerate() {
-        if dialplans.get(&svc.policy.dialplan).is_none() {
-            return Err(DaemonError::Setup(format!(
-                "lead_api.services[{i}].dialplan: no dialplan named {:?}",
-                svc.policy.dialplan
-            )));
-        }
-    }
+    crate::reload::check_references(&cfg, |n| dialplans.get(n).is_some()).map_err(DaemonError::Setup)?;
     let now_ms = jiff::Timestamp::now().as_millisecond();
     let lead_services = crate::leads::provision::provision(&cfg, &*store, now_ms)
         .await
         .map_err(|e| DaemonError::Setup(e.to_string()))?;
     let campaigns = Campaigns::start(campaign_deps, TaskTracker::new()).await?;
-    for (i, g) in cfg.agent_groups.iter().enumerate() {
-        if let Some(d) = &g.fallback_dialplan
-            && dialplans.get(d).is_none()
-        {
-            return Err(DaemonError::Setup(format!("agent_groups[{i}].fallback_dialplan: no dialplan named {d:?}")));
-        }
-    }
     let directory = Arc::new(
         crate::agents::directory::Directory::load(&cfg, &*store, std::time::Instant::now())
             .await
             .map_err(|e| DaemonError::Setup(format!("agents: {e}")))?,
     );
     infra.spawn(crate::call::transfer::run(placer.clone(), directory.clone(), transfers_rx, calls_stop.clone()));
-    for (i, r) in cfg.inbound.iter().enumerate() {
-        if let crate::config::InboundTarget::Dialplan(d) = &r.target
-            && dialplans.get(d).is_none()
-        {
-            return Err(DaemonError::Setup(format!("inbound[{i}].dialplan: no dialplan named {d:?}")));
-        }
-    }
+    let reload_directory = directory.clone();
     sip.set_inbound(Arc::new(crate::call::inbound::InboundRouter::new(
         placer.clone(),
         dialplans.clone(),
         call_log.clone(),
     )));
-    let c2c = &cfg.click_to_call;
-    if !c2c.sites.is_empty() && dialplans.get(&c2c.whisper_dialplan).is_none() {
-        return Err(DaemonError::Setup(format!(
-            "click_to_call.whisper_dialplan: no dialplan named {:?}",
-            c2c.whisper_dialplan
-        )));
-    }
     let clicks = crate::clicktocall::service::ClickToCall::start(crate::clicktocall::service::Deps {
         cfg: cfg.clone(),
         placer: placer.clone(),
@@ -305,7 +286,19 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
         }
     }
     let notifier = Arc::new(crate::notify::Notifier::from_env());
-    infra.spawn(reload_on_sighup(dialplans, notifier.clone(), sip_stop.clone()));
+    let reloader = Arc::new(crate::reload::Reloader {
+        path,
+        running: live,
+        dialplans,
+        admission: admission.clone(),
+        trunk_sources,
+        directory: reload_directory,
+        outbox: outbox.clone(),
+        sip: sip.clone(),
+        stop: sip_stop.clone(),
+        tasks: infra.clone(),
+    });
+    infra.spawn(crate::reload::on_sighup(reloader, notifier.clone(), sip_stop.clone()));
     infra.spawn(crate::watchdog::run(notifier.clone(), store.clone(), sip_stop.clone()));
 
     let bound = Bound { sip: sip.local_addr(), http: http_addr };
@@ -351,32 +344,6 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>, on_ready: impl FnO
     let _ = tokio::time::timeout(Duration::from_secs(2), infra.wait()).await;
     info!(dialogs_left = sip.dialog_count(), "dialerd stopped");
     Ok(())
-}
-
-/// SIGHUP reloads the dialplans; a failed reload keeps the old set.
-async fn reload_on_sighup(
-    dialplans: Arc<DialplanStore>,
-    notifier: Arc<crate::notify::Notifier>,
-    stop: CancellationToken,
-) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let Ok(mut hup) = signal(SignalKind::hangup()) else {
-        warn!("cannot listen for SIGHUP; reload with POST /v1/dialplans:reload");
-        return;
-    };
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = hup.recv() => {
-                notifier.reloading();
-                match dialplans.reload() {
-                    Ok(r) => info!(flows = r.flows.len(), "SIGHUP: dialplans reloaded"),
-                    Err(r) => warn!(problems = ?r.problems, "SIGHUP: dialplan reload refused; the old set stays"),
-                }
-                notifier.ready("serving");
-            }
-        }
-    }
 }
 
 /// Retention sweep, metrics upkeep, and (each minute) expired sessions.

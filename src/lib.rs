@@ -21,6 +21,7 @@ pub mod media;
 pub mod metrics;
 pub mod notify;
 pub mod pii;
+pub mod reload;
 pub mod sip;
 pub mod store;
 pub mod trunk;

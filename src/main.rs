@@ -149,7 +149,9 @@ fn serve(path: &std::path::Path) -> anyhow::Result<()> {
     let cfg = Config::load(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     init_logging(&cfg)?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
-    rt.block_on(async move { dialerd::daemon::run(cfg, stop_signal(), |_| {}).await.map_err(anyhow::Error::from) })
+    rt.block_on(async move {
+        dialerd::daemon::run(cfg, Some(path.to_path_buf()), stop_signal(), |_| {}).await.map_err(anyhow::Error::from)
+    })
 }
 
 fn init_logging(cfg: &Config) -> anyhow::Result<()> {

@@ -19,6 +19,7 @@ pub const RTP_PACKETS: &str = "dialerd_rtp_packets_total";
 pub const INVITES_IN_FLIGHT: &str = "dialerd_invites_in_flight";
 pub const TRUNK_PAUSED: &str = "dialerd_trunk_paused";
 pub const TRUNK_UP: &str = "dialerd_trunk_up";
+pub const TRUNK_FAILOVERS: &str = "dialerd_trunk_failovers_total";
 pub const CAMPAIGN_RECORDS: &str = "dialerd_campaign_records";
 pub const CAMPAIGN_QUEUE: &str = "dialerd_campaign_queue_depth";
 pub const CAMPAIGN_LOADED: &str = "dialerd_campaign_records_loaded_total";
@@ -112,6 +113,11 @@ fn describe() {
         TRUNK_UP,
         Unit::Count,
         "1 while a trunk answers its OPTIONS keepalive, 0 once it is down (trunks with a keepalive)."
+    );
+    describe_counter!(
+        TRUNK_FAILOVERS,
+        Unit::Count,
+        "Calls moved to their group's next trunk, by the trunk that failed (408, 5xx, no provisional, transport)."
     );
     // Per-campaign series are gauges of live campaigns only (refreshed every
     // 10 s by the campaign's actor); counters are summed over campaigns so
@@ -337,6 +343,10 @@ pub fn invites_in_flight(delta: f64) {
 
 pub fn trunk_up(trunk: &str, up: bool) {
     gauge!(TRUNK_UP, "trunk" => trunk.to_string()).set(if up { 1.0 } else { 0.0 });
+}
+
+pub fn trunk_failover(from: &str) {
+    counter!(TRUNK_FAILOVERS, "trunk" => from.to_string()).increment(1);
 }
 
 pub fn trunk_paused(trunk: &str, paused: bool) {

@@ -3,17 +3,18 @@
 //! tens of seconds run in zero real time.
 
 use dialerd::call::actor::{self, CallDeps, CallSpec};
-use dialerd::call::machine::Plan;
+use dialerd::call::machine::{Event, Plan};
+use dialerd::call::plan::Failover;
 use dialerd::call::registry::{CallCommand, CallRegistry};
 use dialerd::call::rtp::RtpPorts;
 use dialerd::call::view::{CallState, CallView};
-use dialerd::config::{IdleMedia, SipTransport, TrunkConfig};
+use dialerd::config::{IdleMedia, SipTransport, TrunkConfig, TrunkGroupConfig};
 use dialerd::dialplan::Flow;
 use dialerd::ids::{CallId, TrunkId};
 use dialerd::media::Prompt;
 use dialerd::media::dtmf::EventPayload;
 use dialerd::sip::{InviteRequest, LegCommand, LegEvent, LegFactory, UacLeg};
-use dialerd::trunk::Admission;
+use dialerd::trunk::{Admission, Route};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -59,7 +60,14 @@ async fn deps() -> (Arc<CallDeps>, mpsc::UnboundedReceiver<FarEnd>) {
         privacy: None,
         identity: None,
     };
-    let admission = Arc::new(Admission::resolve(&[trunk], 10, 10, 10).await.unwrap());
+    // A second trunk and a group over both, for failover.
+    let second = TrunkConfig { name: "t2".into(), port: 5998, ..trunk.clone() };
+    let group = TrunkGroupConfig {
+        name: "g".into(),
+        trunks: vec!["t".into(), "t2".into()],
+        provisional_timeout: Duration::from_secs(2),
+    };
+    let admission = Arc::new(Admission::resolve(&[trunk, second], &[group], 10, 10, 10).await.unwrap());
     let deps = CallDeps {
         legs: Arc::new(ScriptedLegs(Mutex::new(tx))),
         http: reqwest::Client::new(),
@@ -87,23 +95,31 @@ fn plan(prompt: Option<Arc<Prompt>>, gather: Option<(usize, Duration)>) -> Plan 
         give_up_after: Duration::from_secs(33),
         park_on: None,
         rtp_timeout: None,
+        failover: Default::default(),
     }
 }
 
-fn spawn(
-    deps: &Arc<CallDeps>,
-    plan: Plan,
-) -> (watch::Receiver<CallView>, mpsc::Sender<CallCommand>, tokio::task::JoinHandle<()>) {
+type Spawned = (watch::Receiver<CallView>, mpsc::Sender<CallCommand>, tokio::task::JoinHandle<()>);
+
+fn spawn(deps: &Arc<CallDeps>, plan: Plan) -> Spawned {
+    spawn_on(deps, plan, Route::single(TrunkId(0)))
+}
+
+/// A call admitted on the route's first trunk, as `Placer` would.
+fn spawn_on(deps: &Arc<CallDeps>, mut plan: Plan, route: Route) -> Spawned {
     let id = CallId::new();
-    let trunk = deps.admission.trunk(TrunkId(0)).clone();
+    let trunk = deps.admission.trunk(route.trunks[0]);
     let permit = deps.admission.try_invite().unwrap();
-    let admitted = deps.admission.try_admit(TrunkId(0)).unwrap();
+    let admitted = deps.admission.try_admit(route.trunks[0]).unwrap();
+    plan.failover = Failover { alternates: route.trunks.len() - 1, provisional_timeout: route.provisional_timeout };
     let (vt, vr) = watch::channel(CallView::new(id, "+15551234".into(), "t".into()));
     let (ct, cr) = mpsc::channel(4);
     deps.registry.insert(id, None, vr.clone(), ct.clone());
     let spec = CallSpec {
         id,
         trunk,
+        route,
+        host_is_trunk: true,
         plan,
         host: "127.0.0.1:5999".into(),
         from_user: "+15550100".into(),
@@ -232,6 +248,8 @@ async fn an_inbound_call_is_answered_in_the_offered_codec_and_ends_on_the_caller
         let spec = CallSpec {
             id,
             trunk,
+            route: Route::single(TrunkId(0)),
+            host_is_trunk: true,
             plan: plan(None, Some((1, Duration::from_secs(60)))),
             host: "127.0.0.1:5999".into(),
             from_user: "+15550100".into(),
@@ -266,4 +284,84 @@ async fn an_inbound_call_is_answered_in_the_offered_codec_and_ends_on_the_caller
     let (_view, _events, mut commands, done) = start(None);
     assert_eq!(commands.recv().await, Some(LegCommand::Reject { status: 488, reason: None }));
     done.await.unwrap();
+}
+
+fn rejected(status: u16, retry_after: Option<Duration>) -> LegEvent {
+    LegEvent::Rejected { status, reason: "x".into(), retry_after, redirect_user: None }
+}
+
+fn group(deps: &CallDeps) -> Route {
+    deps.admission.route("g").unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_silent_trunk_fails_over_after_the_provisional_timer() {
+    let (deps, mut far) = deps().await;
+    let (view, _cmd, done) = spawn_on(&deps, plan(None, None), group(&deps));
+    let (first, _events, mut commands) = far.recv().await.unwrap();
+    assert_eq!(first.target.port(), 5999);
+    let t0 = tokio::time::Instant::now();
+    // No 100, no 18x: after 2 virtual seconds the leg is dropped (its
+    // command channel closes, which CANCELs) and trunk t2 gets the INVITE.
+    let (second, events, _c2) = far.recv().await.unwrap();
+    assert_eq!(commands.recv().await, None, "the first leg is dropped");
+    let waited = t0.elapsed();
+    assert!(waited >= Duration::from_secs(2) && waited < Duration::from_millis(2100), "{waited:?}");
+    assert_eq!(second.target.port(), 5998);
+    assert_eq!(second.host, "127.0.0.1:5998", "the Request-URI follows the trunk");
+    assert_ne!(second.call_id, first.call_id, "a new INVITE gets a new Call-ID");
+    events.send(LegEvent::Trying).await.unwrap();
+    // t2 is the group's last trunk: no provisional timer there, so a slow
+    // 180 is waited for.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    events.send(rejected(486, None)).await.unwrap();
+    done.await.unwrap();
+    let v = view.borrow().clone();
+    assert_eq!(v.trunk, "t2");
+    assert_eq!(v.disposition.map(|d| d.as_str()), Some("busy"));
+    let failover = v.events.iter().find_map(|e| match &e.event {
+        Event::Failover { from_trunk, to_trunk, sip_status, .. } => {
+            Some((from_trunk.clone(), to_trunk.clone(), *sip_status))
+        }
+        _ => None,
+    });
+    assert_eq!(failover, Some(("t".into(), "t2".into(), None)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn failover_on_503_pauses_the_trunk_but_never_on_486_or_6xx() {
+    let (deps, mut far) = deps().await;
+    // 503 with Retry-After: the next trunk, and the first is paused.
+    let (view, _cmd, done) = spawn_on(&deps, plan(None, None), group(&deps));
+    let (_, events, _c) = far.recv().await.unwrap();
+    events.send(rejected(503, Some(Duration::from_secs(30)))).await.unwrap();
+    let (second, events2, _c2) = far.recv().await.unwrap();
+    assert_eq!(second.target.port(), 5998);
+    assert!(deps.admission.trunk(TrunkId(0)).paused(), "503 Retry-After pauses the trunk that sent it");
+    events2.send(rejected(500, None)).await.unwrap();
+    done.await.unwrap();
+    // The last trunk's 500 ends the call: nothing left to try.
+    assert_eq!(view.borrow().sip_status, Some(500));
+
+    // 408 and any 5xx move on too.
+    for status in [408, 500, 502] {
+        let (deps, mut far) = self::deps().await;
+        let (_view, _cmd, _done) = spawn_on(&deps, plan(None, None), group(&deps));
+        let (_, events, _c) = far.recv().await.unwrap();
+        events.send(rejected(status, None)).await.unwrap();
+        let (second, _e2, _c2) = far.recv().await.unwrap();
+        assert_eq!(second.target.port(), 5998, "{status}");
+    }
+
+    // 486 and 603 are the callee's answers: no second INVITE.
+    for status in [486, 603, 404] {
+        let (deps, mut far) = self::deps().await;
+        let (view, _cmd, done) = spawn_on(&deps, plan(None, None), group(&deps));
+        let (_, events, _c) = far.recv().await.unwrap();
+        events.send(LegEvent::Progress { status: 180, reason: "Ringing".into(), sdp: None }).await.unwrap();
+        events.send(rejected(status, None)).await.unwrap();
+        done.await.unwrap();
+        assert!(far.try_recv().is_err(), "{status}: no failover");
+        assert_eq!(view.borrow().sip_status, Some(status));
+    }
 }

@@ -410,5 +410,5 @@ fn sighup_reloads_the_dialplans() {
         assert!(std::time::Instant::now() < deadline, "SIGHUP did not reload:\n{}", d.log());
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert!(d.log().contains("SIGHUP: dialplans reloaded"));
+    assert!(d.log().contains("SIGHUP: configuration reloaded"));
 }

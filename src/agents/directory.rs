@@ -95,17 +95,7 @@ pub struct Directory {
 
 impl Directory {
     pub async fn load(cfg: &Config, store: &dyn Store, now: Instant) -> Result<Directory, DirectoryError> {
-        let mut agents: Vec<Agent> = cfg
-            .agents
-            .iter()
-            .map(|a| Agent {
-                client: a.client.clone(),
-                id: a.id.clone(),
-                extension: a.extension.clone(),
-                uri: a.uri.clone(),
-                source: "config",
-            })
-            .collect();
+        let (mut agents, mut groups) = config_entries(cfg);
         agents.extend(store.agents().await?.into_iter().map(|a: AgentRow| Agent {
             client: a.client.0,
             id: a.id,
@@ -113,18 +103,6 @@ impl Directory {
             uri: a.uri,
             source: "api",
         }));
-        let mut groups: Vec<Group> = cfg
-            .agent_groups
-            .iter()
-            .map(|g| Group {
-                client: g.client.clone(),
-                id: g.id.clone(),
-                agents: g.agents.clone(),
-                steps: g.steps.clone(),
-                fallback_dialplan: g.fallback_dialplan.clone(),
-                source: "config",
-            })
-            .collect();
         for g in store.groups().await? {
             groups.push(group_of_row(&g)?);
         }
@@ -132,6 +110,26 @@ impl Directory {
         let inner = Inner { agents, groups, roster, cursors: Default::default() };
         publish_statuses(&inner);
         Ok(Directory { inner: Mutex::new(inner) })
+    }
+
+    /// SIGHUP: agents and groups from the configuration are replaced;
+    /// those created through the API (in the store) stay, and agents that
+    /// remain keep their status and figures.
+    pub fn reload_config(&self, cfg: &Config, now: Instant) {
+        let (agents, groups) = config_entries(cfg);
+        let mut g = self.lock();
+        g.agents.retain(|a| a.source != "config");
+        g.groups.retain(|x| x.source != "config");
+        for a in &agents {
+            g.roster.add(key(&a.client, &a.id), now);
+        }
+        let api_agents = std::mem::take(&mut g.agents);
+        g.agents = agents;
+        g.agents.extend(api_agents);
+        let api_groups = std::mem::take(&mut g.groups);
+        g.groups = groups;
+        g.groups.extend(api_groups);
+        publish_statuses(&g);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -275,6 +273,34 @@ fn publish_statuses(g: &Inner) {
         counts[i].1 += 1;
     }
     crate::metrics::agents_by_status(&counts);
+}
+
+/// The agents and groups the configuration declares.
+fn config_entries(cfg: &Config) -> (Vec<Agent>, Vec<Group>) {
+    let agents = cfg
+        .agents
+        .iter()
+        .map(|a| Agent {
+            client: a.client.clone(),
+            id: a.id.clone(),
+            extension: a.extension.clone(),
+            uri: a.uri.clone(),
+            source: "config",
+        })
+        .collect();
+    let groups = cfg
+        .agent_groups
+        .iter()
+        .map(|g| Group {
+            client: g.client.clone(),
+            id: g.id.clone(),
+            agents: g.agents.clone(),
+            steps: g.steps.clone(),
+            fallback_dialplan: g.fallback_dialplan.clone(),
+            source: "config",
+        })
+        .collect();
+    (agents, groups)
 }
 
 pub fn group_of_row(g: &AgentGroupRow) -> Result<Group, DirectoryError> {

@@ -30,7 +30,8 @@ pub struct NewCall {
     /// A phone number (`+15551234`) or `sip:user@host`.
     #[schema(example = "+15551234")]
     pub to: String,
-    /// The `[[trunks]] name` to send the INVITE through.
+    /// A `[[trunks]] name`, or a `[[trunk_groups]] name` whose trunks are
+    /// tried in order (failover before answer).
     #[schema(example = "carrier")]
     pub trunk: String,
     /// From user for this call; the trunk's `caller_id` by default.
@@ -111,11 +112,10 @@ pub async fn create_call(
         return Err(ApiError::Draining);
     }
     let target = Target::parse(&req.to).map_err(|m| ApiError::field("to", m))?;
-    let trunk_id = app
-        .admission
-        .find(&req.trunk)
-        .ok_or_else(|| ApiError::field("trunk", format!("no trunk named {:?} in the configuration", req.trunk)))?;
-    let trunk = app.admission.trunk(trunk_id).clone();
+    let route = app.admission.route(&req.trunk).filter(|r| !r.trunks.is_empty()).ok_or_else(|| {
+        ApiError::field("trunk", format!("no trunk or trunk group named {:?} in the configuration", req.trunk))
+    })?;
+    let trunk = app.admission.trunk(route.trunks[0]);
     let from_user = match &req.caller_id {
         Some(c) if !is_sip_user(c) => {
             return Err(ApiError::field("caller_id", "must be a SIP user (digits, letters, + * . _ -)"));
@@ -129,11 +129,11 @@ pub async fn create_call(
             "at most 64 characters, without quotes, backslashes or line breaks",
         ));
     }
+    let live = app.placer.live.get();
     let agent = match &req.agent {
         None => None,
         Some(a) => Some(
-            app.cfg
-                .agents
+            live.agents
                 .iter()
                 .find(|x| &x.id == a && x.client == principal.client.0)
                 .ok_or_else(|| ApiError::field("agent", format!("no agent {a:?} in the configuration")))?,
@@ -145,17 +145,19 @@ pub async fn create_call(
     let no_answer_timeout = seconds("no_answer_timeout_s", req.no_answer_timeout_s, calls.no_answer_timeout, 600.0)?;
     let max_duration = seconds("max_duration_s", req.max_duration_s, calls.max_duration, 86_400.0)?;
 
+    // A number goes to the trunk's own host, whichever trunk of a group
+    // ends up carrying the call.
     let (user, host) = match target {
-        Target::Number(n) => (n, trunk.uri_host()),
-        Target::Uri { user, host } => (user, host),
+        Target::Number(n) => (n, None),
+        Target::Uri { user, host } => (user, Some(host)),
     };
     let to_text = req.to.trim().to_string();
     let did = from_user.clone();
     let req = PlaceRequest {
         user,
-        host: Some(host),
+        host,
         to_text: to_text.clone(),
-        trunk: trunk_id,
+        route,
         from_user: Some(from_user),
         from_display: req.caller_name.clone(),
         flow,

@@ -119,8 +119,11 @@ fn settings_of(app: &App, req: &NewCampaign) -> Result<Settings, ApiError> {
         return Err(ApiError::field("trunks", "name at least one [[trunks]] entry"));
     }
     for (i, t) in req.trunks.iter().enumerate() {
-        if app.admission.find(t).is_none() {
-            return Err(ApiError::field(format!("trunks[{i}]"), format!("no trunk named {t:?} in the configuration")));
+        if app.admission.route(t).is_none() {
+            return Err(ApiError::field(
+                format!("trunks[{i}]"),
+                format!("no trunk or trunk group named {t:?} in the configuration"),
+            ));
         }
     }
     if let Some(d) = &req.dialplan

@@ -161,7 +161,13 @@ pub struct DeadLetter {
 async fn owned(app: &App, p: &Principal, id: &str) -> Result<(), ApiError> {
     let not_found = || ApiError::NotFound { field: "id", what: format!("webhook {id:?}") };
     if let Some(name) = id.strip_prefix("config:") {
-        let ok = app.cfg.webhooks.iter().any(|w| w.name == name && w.client.as_ref().is_none_or(|c| *c == p.client.0));
+        let ok = app
+            .placer
+            .live
+            .get()
+            .webhooks
+            .iter()
+            .any(|w| w.name == name && w.client.as_ref().is_none_or(|c| *c == p.client.0));
         return if ok && p.may(Permission::Admin) { Ok(()) } else { Err(not_found()) };
     }
     let rows = app.store.webhooks(Some(&p.client.0)).await.map_err(ApiError::store)?;

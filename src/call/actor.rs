@@ -56,6 +56,10 @@ pub struct Origin {
 pub struct CallSpec {
     pub id: CallId,
     pub trunk: Arc<Trunk>,
+    /// The trunks the call may use, in failover order (`trunk` among them).
+    pub route: crate::trunk::Route,
+    /// The Request-URI host is the trunk's (follows a failover).
+    pub host_is_trunk: bool,
     pub plan: Plan,
     /// Request-URI host for the first INVITE (redirects keep it).
     pub host: String,
@@ -79,6 +83,8 @@ struct Actor {
     id: CallId,
     deps: Arc<CallDeps>,
     trunk: Arc<Trunk>,
+    route: crate::trunk::Route,
+    host_is_trunk: bool,
     host: String,
     from_user: String,
     from_display: Option<String>,
@@ -126,6 +132,8 @@ pub async fn run(
     let mut a = Actor {
         id: spec.id,
         trunk: spec.trunk,
+        route: spec.route,
+        host_is_trunk: spec.host_is_trunk,
         host: spec.host,
         from_user: spec.from_user,
         from_display: spec.from_display,
@@ -177,13 +185,19 @@ impl Actor {
         self.apply_actions().await;
         let deadline = tokio::time::Instant::now() + self.deps.queue_timeout;
         loop {
-            let wait = match self.deps.admission.try_admit(self.trunk.id) {
-                Ok(a) => {
-                    self.admitted = Some(a);
-                    return true;
+            // A group: the first of its trunks, in order, with room.
+            let mut wait = Duration::from_secs(1);
+            for (i, id) in self.route.trunks.clone().into_iter().enumerate() {
+                match self.deps.admission.try_admit(id) {
+                    Ok(a) => {
+                        self.switch_trunk(a);
+                        self.machine.set_alternates(self.route.trunks.len() - i - 1);
+                        return true;
+                    }
+                    Err(refusal) => wait = wait.min(refusal.retry_after()),
                 }
-                Err(refusal) => refusal.retry_after().clamp(Duration::from_millis(20), Duration::from_secs(1)),
-            };
+            }
+            let wait = wait.clamp(Duration::from_millis(20), Duration::from_secs(1));
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = tokio::time::sleep_until(deadline) => {
@@ -273,7 +287,7 @@ impl Actor {
         if first_answer && let Some(sent) = self.invite_sent_at.take() {
             m::call_setup(now().saturating_duration_since(sent));
         }
-        if !matches!(ev, LegEvent::Progress { .. }) {
+        if !matches!(ev, LegEvent::Progress { .. } | LegEvent::Trying) {
             self.invite = None; // the INVITE has its final response
         }
     }
@@ -291,6 +305,7 @@ impl Actor {
             match action {
                 Action::Dial { user } => self.dial(user).await,
                 Action::Cancel => self.command(LegCommand::Cancel),
+                Action::Failover { user, sip_status, reason } => self.fail_over(user, sip_status, reason).await,
                 Action::Bye { reason } => self.command(LegCommand::Bye { reason }),
                 Action::StartMedia(n) => {
                     self.media = Some(MediaSession::new(&n, self.deps.idle, seed(), now()));
@@ -341,6 +356,43 @@ impl Actor {
             }
         }
         self.flush_rtp().await;
+    }
+
+    /// The trunk failed before answer: drop its leg (a CANCEL if it is
+    /// still pending) and dial through the next trunk of the route that
+    /// admits the call.
+    async fn fail_over(&mut self, user: String, sip_status: Option<u16>, reason: String) {
+        self.leg = None;
+        self.unanswered = None;
+        let from = self.trunk.cfg.name.clone();
+        let pos = self.route.trunks.iter().position(|t| *t == self.trunk.id).unwrap_or(0);
+        let next = self.route.trunks[pos + 1..].iter().find_map(|id| self.deps.admission.try_admit(*id).ok());
+        let Some(admitted) = next else {
+            info!(call = %self.id, trunk = %from, "no other trunk of the group takes the call");
+            self.machine.failover_exhausted();
+            return;
+        };
+        self.switch_trunk(admitted);
+        let pos = self.route.trunks.iter().position(|t| *t == self.trunk.id).unwrap_or(0);
+        self.machine.set_alternates(self.route.trunks.len() - pos - 1);
+        m::trunk_failover(&from);
+        info!(call = %self.id, from = %from, to = %self.trunk.cfg.name, ?sip_status, reason, "failing over");
+        let to_trunk = self.trunk.cfg.name.clone();
+        self.record(Event::Failover { from_trunk: from, to_trunk, sip_status, reason });
+        // A new Call-ID: a new INVITE to a different peer (RFC 3261 §8.1.1.4).
+        self.call_id = format!("{}@dialerd", uuid::Uuid::new_v4().simple());
+        self.dial(user).await;
+        self.machine.failed_over(now());
+    }
+
+    /// The call now runs on `admitted`'s trunk (capacity of the previous
+    /// one is given back).
+    fn switch_trunk(&mut self, admitted: Admitted) {
+        self.trunk = admitted.trunk.clone();
+        if self.host_is_trunk {
+            self.host = self.trunk.uri_host();
+        }
+        self.admitted = Some(admitted);
     }
 
     /// A `transfer` node: the transfer service places and bridges the
@@ -404,6 +456,8 @@ impl Actor {
             call: self.id,
             call_id: self.call_id.clone(),
             target: self.trunk.target,
+            transport: cfg.transport,
+            tls_name: cfg.host.parse::<std::net::IpAddr>().is_err().then(|| cfg.host.clone()),
             user,
             host: self.host.clone(),
             from_user: self.from_user.clone(),
@@ -541,6 +595,7 @@ fn event_out(e: &Event) -> Option<(&'static str, serde_json::Value)> {
     let kind = match e {
         Event::Queued => "call.queued",
         Event::Dialing | Event::Redirected { .. } => "call.dialing",
+        Event::Failover { .. } => "call.failover",
         Event::Ringing { .. } => "call.ringing",
         Event::EarlyMedia => "call.early_media",
         Event::Answered { .. } => "call.answered",

@@ -100,7 +100,7 @@ impl InboundHandler for InboundRouter {
             user: inv.did.clone(),
             host: None,
             to_text: inv.did.clone(),
-            trunk,
+            route: crate::trunk::Route::single(trunk),
             from_user: None,
             from_display: None,
             flow,

@@ -49,11 +49,13 @@ pub(super) struct Timers {
     pub(super) give_up: Option<Instant>,
     /// Answered: when the far end's silence (no RTP) ends the call.
     pub(super) rtp_idle: Option<Instant>,
+    /// Dialing through a group: no 100/18x by then moves to the next trunk.
+    pub(super) provisional: Option<Instant>,
 }
 
 impl Timers {
     fn next(&self) -> Option<Instant> {
-        [self.no_answer, self.max_duration, self.give_up, self.rtp_idle].into_iter().flatten().min()
+        [self.no_answer, self.max_duration, self.give_up, self.rtp_idle, self.provisional].into_iter().flatten().min()
     }
 }
 
@@ -67,6 +69,8 @@ pub struct CallMachine {
     pub(super) media_started: bool,
     /// The flow, from answer on.
     pub(super) flow: Option<FlowRun>,
+    /// The last trunk's failure while the actor looks for the next one.
+    pub(super) pending_failure: Option<Outcome>,
 }
 
 impl CallMachine {
@@ -80,6 +84,7 @@ impl CallMachine {
             answered_at: None,
             media_started: false,
             flow: None,
+            pending_failure: None,
         }
     }
 
@@ -142,6 +147,7 @@ impl CallMachine {
         }
         self.phase = Phase::Dialing { ringing: false, early_media: false, early_sdp: None, hops: 0 };
         self.timers.no_answer = Some(now + self.plan.no_answer_timeout);
+        self.arm_provisional(now);
         self.actions.push_back(Action::Dial { user: self.plan.user.clone() });
         self.actions.push_back(Action::Event(Event::Dialing));
     }
@@ -160,11 +166,17 @@ impl CallMachine {
     pub fn handle_leg(&mut self, now: Instant, ev: LegEvent) {
         let phase = std::mem::replace(&mut self.phase, Phase::Ended);
         self.phase = match (phase, ev) {
+            // §17.1.1.2: the trunk has the INVITE; it is alive.
+            (p @ Phase::Dialing { .. }, LegEvent::Trying) => {
+                self.timers.provisional = None;
+                p
+            }
             // §13.2.2.1: provisional responses; 18x may carry early media.
             (
                 Phase::Dialing { mut ringing, mut early_media, mut early_sdp, hops },
                 LegEvent::Progress { status, sdp, .. },
             ) => {
+                self.timers.provisional = None;
                 if !ringing {
                     ringing = true;
                     self.actions.push_back(Action::Event(Event::Ringing { sip_status: status }));
@@ -203,18 +215,27 @@ impl CallMachine {
                 if let (503, Some(d)) = (status, retry_after) {
                     self.actions.push_back(Action::PauseTrunk(d));
                 }
-                self.finish(Outcome {
+                let outcome = Outcome {
                     disposition: Disposition::from_sip_status(status),
                     cause: Cause::SipError,
                     by: HangupBy::Remote,
                     sip_status: Some(status),
-                    reason: Some(reason),
-                });
-                Phase::Ended
+                    reason: Some(reason.clone()),
+                };
+                if self.may_fail_over(Some(status)) {
+                    self.fail_over(Some(status), reason, outcome)
+                } else {
+                    self.finish(outcome);
+                    Phase::Ended
+                }
             }
             (Phase::Dialing { .. }, LegEvent::Failed { status, reason }) => {
-                self.finish(system_failure(status, reason));
-                Phase::Ended
+                if self.may_fail_over(None) {
+                    self.fail_over(status, reason.clone(), system_failure(status, reason))
+                } else {
+                    self.finish(system_failure(status, reason));
+                    Phase::Ended
+                }
             }
             (Phase::Dialing { .. }, LegEvent::Ended) => {
                 self.finish(system_failure(None, "the leg ended before a final response".into()));
@@ -353,6 +374,11 @@ impl CallMachine {
         let phase = std::mem::replace(&mut self.phase, Phase::Ended);
         self.phase = match phase {
             Phase::Dialing { .. } if due(self.timers.no_answer) => self.cancel(now, CancelWhy::NoAnswer),
+            Phase::Dialing { .. } if due(self.timers.provisional) => {
+                let t = self.plan.failover.provisional_timeout.unwrap_or_default();
+                let reason = format!("no provisional response within {} ms", t.as_millis());
+                self.fail_over(None, reason.clone(), system_failure(None, reason))
+            }
             Phase::Answered if due(self.timers.max_duration) => self.bye(
                 now,
                 None,

@@ -7,9 +7,9 @@ use super::machine::Plan;
 use super::view::{CallState, CallView};
 use crate::config::{Config, OnCapacity};
 use crate::dialplan::Flow;
-use crate::ids::{CallId, TrunkId};
+use crate::ids::CallId;
 use crate::metrics as m;
-use crate::trunk::{Admission, Admitted, InvitePermit, Refusal};
+use crate::trunk::{Admission, Admitted, InvitePermit, Refusal, Route};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,7 +24,8 @@ pub struct PlaceRequest {
     pub host: Option<String>,
     /// As the requester wrote it (shown in the view).
     pub to_text: String,
-    pub trunk: TrunkId,
+    /// A trunk, or a group's trunks in failover order.
+    pub route: Route,
     pub from_user: Option<String>,
     pub from_display: Option<String>,
     pub flow: Arc<Flow>,
@@ -42,6 +43,13 @@ pub struct PlaceRequest {
 /// Capacity for one call, held until the call's actor takes it.
 pub struct Grant((Admitted, InvitePermit));
 
+impl Grant {
+    /// The trunk that admitted the call.
+    pub fn trunk_name(&self) -> String {
+        self.0.0.trunk.cfg.name.clone()
+    }
+}
+
 pub struct Placed {
     pub id: CallId,
     pub state: CallState,
@@ -52,6 +60,8 @@ pub struct Placed {
 #[derive(Clone)]
 pub struct Placer {
     pub cfg: Arc<Config>,
+    /// The configuration a SIGHUP last loaded (agents, webhooks).
+    pub live: Arc<crate::reload::LiveConfig>,
     pub deps: Arc<CallDeps>,
     pub admission: Arc<Admission>,
     pub tasks: TaskTracker,
@@ -61,24 +71,32 @@ impl Placer {
     /// Takes capacity (or queues), then spawns the call's actor. Returns
     /// before the INVITE leaves.
     pub fn place(&self, req: PlaceRequest) -> Result<Placed, Refusal> {
-        let grant = self.admit(req.trunk, req.on_capacity)?;
+        let grant = self.admit(&req.route, req.on_capacity)?;
         Ok(self.spawn(CallId::new(), req, grant))
     }
 
-    /// Capacity for one call on `trunk` (`None` in queue mode: the actor
-    /// waits for it). Dropping the grant gives it back.
-    pub fn admit(&self, trunk: TrunkId, on_capacity: OnCapacity) -> Result<Option<Grant>, Refusal> {
-        match on_capacity {
-            OnCapacity::Queue => Ok(None),
-            OnCapacity::Reject => {
-                let grant = self.admission.try_invite().and_then(|p| self.admission.try_admit(trunk).map(|a| (a, p)));
-                match grant {
-                    Ok(g) => Ok(Some(Grant(g))),
-                    Err(refusal) => {
-                        m::call_refused(refusal.reason());
-                        Err(refusal)
-                    }
+    /// Capacity for one call on the first trunk of `route` that has some
+    /// (`None` in queue mode: the actor waits for it). Dropping the grant
+    /// gives it back. All refusing: the first trunk's reason.
+    pub fn admit(&self, route: &Route, on_capacity: OnCapacity) -> Result<Option<Grant>, Refusal> {
+        if on_capacity == OnCapacity::Queue {
+            return Ok(None);
+        }
+        let grant = self.admission.try_invite().and_then(|p| {
+            let mut first = None;
+            for id in &route.trunks {
+                match self.admission.try_admit(*id) {
+                    Ok(a) => return Ok((a, p)),
+                    Err(r) => first = first.or(Some(r)),
                 }
+            }
+            Err(first.unwrap_or(Refusal::TrunkRemoved))
+        });
+        match grant {
+            Ok(g) => Ok(Some(Grant(g))),
+            Err(refusal) => {
+                m::call_refused(refusal.reason());
+                Err(refusal)
             }
         }
     }
@@ -101,8 +119,16 @@ impl Placer {
         grant: Option<Grant>,
         inbound: Option<(actor::InboundLeg, String)>,
     ) -> Placed {
-        let trunk = self.admission.trunk(req.trunk).clone();
         let admitted = grant.map(|g| g.0);
+        let trunk = match &admitted {
+            Some((a, _)) => a.trunk.clone(),
+            None => self.admission.trunk(req.route.trunks[0]),
+        };
+        let pos = req.route.trunks.iter().position(|t| *t == trunk.id).unwrap_or(0);
+        let failover = super::plan::Failover {
+            alternates: req.route.trunks.len().saturating_sub(pos + 1),
+            provisional_timeout: req.route.provisional_timeout,
+        };
         let calls = &self.cfg.calls;
         let plan = Plan {
             user: req.user,
@@ -115,6 +141,7 @@ impl Placer {
             give_up_after: self.cfg.sip.t1 * 64 + Duration::from_secs(1),
             park_on: req.park_on,
             rtp_timeout: trunk.cfg.rtp_timeout.unwrap_or(calls.rtp_timeout),
+            failover,
         };
         let mut view = CallView::new(id, req.to_text, trunk.cfg.name.clone());
         let inbound = inbound.map(|(leg, caller)| {
@@ -127,7 +154,9 @@ impl Placer {
         self.deps.registry.insert(id, req.origin.client.clone(), view_rx.clone(), cmd_tx);
         let spec = CallSpec {
             id,
+            host_is_trunk: req.host.is_none(),
             host: req.host.unwrap_or_else(|| trunk.uri_host()),
+            route: req.route,
             from_user: req.from_user.or_else(|| trunk.cfg.caller_id.clone()).unwrap_or_else(|| "dialerd".into()),
             from_display: req.from_display.or_else(|| trunk.cfg.caller_name.clone()),
             trunk,

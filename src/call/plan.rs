@@ -31,6 +31,16 @@ pub struct Plan {
     pub park_on: Option<String>,
     /// No RTP from the far end this long after answer ends the call.
     pub rtp_timeout: Option<std::time::Duration>,
+    /// Other trunks of the call's group it may still try.
+    pub failover: Failover,
+}
+
+/// A trunk group's failover (`[[trunk_groups]]`): trunks left to try and
+/// the no-provisional timer that gives up on a silent trunk.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Failover {
+    pub alternates: usize,
+    pub provisional_timeout: Option<Duration>,
 }
 
 /// The call's history as the API shows it (`events[].type`).
@@ -41,6 +51,14 @@ pub enum Event {
     Dialing,
     Redirected {
         sip_status: u16,
+    },
+    /// The trunk failed before answer; the call went on to the group's
+    /// next trunk (`sip_status` absent: no response in time).
+    Failover {
+        from_trunk: String,
+        to_trunk: String,
+        sip_status: Option<u16>,
+        reason: String,
     },
     Ringing {
         sip_status: u16,
@@ -77,6 +95,13 @@ pub enum Action {
         user: String,
     },
     Cancel,
+    /// Drop the leg and send the INVITE through the group's next trunk;
+    /// answer with `failed_over` or `failover_exhausted`.
+    Failover {
+        user: String,
+        sip_status: Option<u16>,
+        reason: String,
+    },
     Bye {
         reason: Option<String>,
     },

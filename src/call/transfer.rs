@@ -17,6 +17,7 @@ use crate::config::OnCapacity;
 use crate::dialplan::Flow;
 use crate::dialplan::TransferTarget;
 use crate::ids::{CallId, TrunkId};
+use crate::trunk::Route;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -124,8 +125,9 @@ pub fn place_leg(placer: &Placer, plan: &LegPlan, uri: &str) -> Result<(CallId, 
     let trunks = placer.admission.trunks();
     let trunk =
         trunks.iter().find(|t| t.uri_host() == host || t.target.to_string() == host).map_or(plan.trunk, |t| t.id);
-    let grant =
-        placer.admit(trunk, OnCapacity::Reject).map_err(|r| format!("no capacity on the trunk: {}", r.reason()))?;
+    let grant = placer
+        .admit(&Route::single(trunk), OnCapacity::Reject)
+        .map_err(|r| format!("no capacity on the trunk: {}", r.reason()))?;
     let to = CallId::new();
     let placed = placer.spawn(
         to,
@@ -133,7 +135,7 @@ pub fn place_leg(placer: &Placer, plan: &LegPlan, uri: &str) -> Result<(CallId, 
             user,
             host: Some(host),
             to_text: uri.to_string(),
-            trunk,
+            route: Route::single(trunk),
             from_user: None,
             from_display: None,
             flow: plan.flow.clone(),

@@ -110,6 +110,10 @@ impl CallView {
         match &event {
             Event::Queued => self.state = CallState::Queued,
             Event::Dialing | Event::Redirected { .. } => self.state = CallState::Dialing,
+            Event::Failover { to_trunk, .. } => {
+                self.state = CallState::Dialing;
+                self.trunk = to_trunk.clone();
+            }
             Event::Ringing { sip_status } => {
                 self.state = CallState::Ringing;
                 self.sip_status = Some(*sip_status);

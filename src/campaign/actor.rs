@@ -16,7 +16,7 @@ use crate::call::outcome::Cause;
 use crate::call::place::Placer;
 use crate::call::view::{CallState, CallView, hangup_cause};
 use crate::dialplan::DialplanStore;
-use crate::ids::{CallId, CampaignId, ClientId, RecordId, TrunkId};
+use crate::ids::{CallId, CampaignId, ClientId, RecordId};
 use crate::metrics as m;
 use crate::store::{RecordClass, RecordInsert, RecordNext, Store, StoreError};
 use jiff::Timestamp;
@@ -81,7 +81,8 @@ pub struct CampaignSpec {
     pub kind: CampaignType,
     pub state: CampaignState,
     pub settings: Settings,
-    pub trunks: Vec<TrunkId>,
+    /// Trunk or trunk group names, used in turn.
+    pub trunks: Vec<String>,
     pub window: Window,
     pub schedule: Schedule,
     pub tz: TimeZone,

@@ -142,7 +142,9 @@ impl Campaigns {
         let trunks = settings
             .trunks
             .iter()
-            .map(|t| admission.find(t).ok_or_else(|| invalid(format!("trunk {t:?} is not configured"))))
+            .map(|t| {
+                admission.route(t).map(|_| t.clone()).ok_or_else(|| invalid(format!("trunk {t:?} is not configured")))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         if trunks.is_empty() {
             return Err(invalid("no trunk".into()));

@@ -217,7 +217,7 @@ fn dial_customer(cx: &mut Ctx<'_>) -> Result<(CallId, watch::Receiver<CallView>)
         user: cx.row.phone.clone(),
         host: None,
         to_text: cx.row.phone.clone(),
-        trunk: cx.trunk,
+        route: crate::trunk::Route::single(cx.trunk),
         from_user: None,
         from_display: None,
         flow: hold_flow(),

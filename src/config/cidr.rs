@@ -74,6 +74,24 @@ impl Sources {
     }
 }
 
+/// [`Sources`] that a reload replaces while the SIP socket reads them.
+#[derive(Debug, Clone, Default)]
+pub struct SharedSources(std::sync::Arc<std::sync::RwLock<Sources>>);
+
+impl SharedSources {
+    pub fn new(s: Sources) -> Self {
+        Self(std::sync::Arc::new(std::sync::RwLock::new(s)))
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).contains(ip)
+    }
+
+    pub fn set(&self, s: Sources) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = s;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,7 +20,7 @@ pub use webhooks::{EventsConfig, WebhookConfig};
 pub mod cidr;
 pub(crate) mod reader;
 mod trunks;
-pub use cidr::{Cidr, Sources};
+pub use cidr::{Cidr, SharedSources, Sources};
 mod inbound;
 pub use inbound::{InboundConfig, InboundTarget};
 
@@ -48,6 +48,7 @@ pub struct Config {
     pub agents: Vec<AgentConfig>,
     pub agent_groups: Vec<AgentGroupConfig>,
     pub trunks: Vec<TrunkConfig>,
+    pub trunk_groups: Vec<TrunkGroupConfig>,
     pub lead_api: LeadApiConfig,
     pub click_to_call: ClickToCallConfig,
     pub inbound: Vec<InboundConfig>,
@@ -88,6 +89,17 @@ pub struct SipConfig {
 
     /// Answer requests that break RFC 3261 grammar with 400 (RFC 4475).
     pub strict_parsing: bool,
+    /// SIP over TCP (RFC 3261 §18) next to UDP, when set.
+    pub listen_tcp: Option<SocketAddr>,
+    /// SIP over TLS (RFC 3261 §26.2), when set; needs `tls_cert`/`tls_key`.
+    pub listen_tls: Option<SocketAddr>,
+    /// PEM certificate chain and key of the TLS listener; re-read on SIGHUP.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// PEM CA bundle that trunks' TLS certificates must chain to.
+    pub tls_ca: PathBuf,
+    /// A TCP/TLS connection idle this long is closed (longer than calls).
+    pub stream_idle_timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -174,9 +186,21 @@ pub struct CallsConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SipTransport {
     Udp,
+    Tcp,
+    Tls,
 }
 
-#[derive(Debug, Clone)]
+impl SipTransport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SipTransport::Udp => "udp",
+            SipTransport::Tcp => "tcp",
+            SipTransport::Tls => "tls",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct TrunkConfig {
     pub name: String,
     /// `host:port` as written; resolved at start.
@@ -226,6 +250,17 @@ impl TrunkConfig {
         let identity = self.identity.clone().map(|v| ("Identity", v));
         [pai, privacy, identity].into_iter().flatten().collect()
     }
+}
+
+/// `[[trunk_groups]]`: trunks tried in order for one call (failover).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrunkGroupConfig {
+    pub name: String,
+    pub trunks: Vec<String>,
+    /// No provisional response (100 or 18x) this long after the INVITE
+    /// moves the call to the next trunk. Not Timer B: a dead trunk is
+    /// given up on in seconds, not 32.
+    pub provisional_timeout: Duration,
 }
 
 /// Why a configuration could not be used.
@@ -334,7 +369,20 @@ impl Config {
             max_invites_in_flight: r.integer("max_invites_in_flight", 20_000, 1, 1_000_000) as usize,
             max_invites_unanswered: r.integer("max_invites_unanswered", 300, 1, 1_000_000) as usize,
             strict_parsing: r.boolean("strict_parsing", true),
+            listen_tcp: r.raw("listen_tcp").is_some().then(|| r.socket_addr("listen_tcp", None)).flatten(),
+            listen_tls: r.raw("listen_tls").is_some().then(|| r.socket_addr("listen_tls", None)).flatten(),
+            tls_cert: r.opt_string("tls_cert").map(PathBuf::from),
+            tls_key: r.opt_string("tls_key").map(PathBuf::from),
+            tls_ca: r.path("tls_ca", "/etc/ssl/certs/ca-certificates.crt"),
+            stream_idle_timeout: r.seconds("stream_idle_timeout_s", 7200.0, 1.0, 7.0 * 86_400.0),
         };
+        if sip.listen_tls.is_some() {
+            for (key, v) in [("tls_cert", &sip.tls_cert), ("tls_key", &sip.tls_key)] {
+                if v.is_none() {
+                    r.problem(key, "is required with listen_tls (PEM file path)");
+                }
+            }
+        }
         if sip.t2 < sip.t1 {
             r.problem("t2_ms", "must not be smaller than t1_ms (RFC 3261 §17.1.2.2)");
         }
@@ -435,6 +483,7 @@ impl Config {
         let agent_groups = agent_groups::read(root.and_then(|r| r.get("agent_groups")), &agents, &mut problems);
 
         let trunks = read_trunks(root.and_then(|r| r.get("trunks")), &mut problems);
+        let trunk_groups = trunks::read_groups(root.and_then(|r| r.get("trunk_groups")), &trunks, &mut problems);
         let t = table("lead_api", &mut problems);
         let names: Vec<&str> = trunks.iter().map(|t| t.name.as_str()).collect();
         let lead_api = leads::read(t, &names, &mut problems);
@@ -443,7 +492,8 @@ impl Config {
         let inbound = inbound::read(root.and_then(|r| r.get("inbound")), &names, &agent_groups, &mut problems);
 
         if let Some(root) = root {
-            const SECTIONS: [&str; 16] = [
+            const SECTIONS: [&str; 17] = [
+                "trunk_groups",
                 "agents",
                 "inbound",
                 "click_to_call",
@@ -482,6 +532,7 @@ impl Config {
             agents,
             agent_groups,
             trunks,
+            trunk_groups,
             lead_api,
             click_to_call,
             inbound,

@@ -1,7 +1,7 @@
 //! `[[trunks]]`: each entry read and checked, problems named by index.
 
 use super::reader::{self, Reader};
-use super::{Problem, SipTransport, TrunkConfig};
+use super::{Problem, SipTransport, TrunkConfig, TrunkGroupConfig};
 use serde_json::Value;
 
 pub(super) fn read_trunks(v: Option<&Value>, problems: &mut Vec<Problem>) -> Vec<TrunkConfig> {
@@ -31,17 +31,11 @@ pub(super) fn read_trunks(v: Option<&Value>, problems: &mut Vec<Problem>) -> Vec
                 None
             }
         });
-        let transport = match r.string("transport", "udp").as_str() {
-            "udp" => SipTransport::Udp,
-            "tcp" | "tls" => {
-                r.problem("transport", "only \"udp\" is supported in this version");
-                SipTransport::Udp
-            }
-            other => {
-                r.problem("transport", format!("{other:?} is not one of: udp"));
-                SipTransport::Udp
-            }
-        };
+        let transport = r.choice(
+            "transport",
+            SipTransport::Udp,
+            &[("udp", SipTransport::Udp), ("tcp", SipTransport::Tcp), ("tls", SipTransport::Tls)],
+        );
         let username = r.opt_string("username");
         let password = r.opt_string("password");
         if username.is_some() != password.is_some() {
@@ -153,6 +147,45 @@ pub(super) fn read_trunks(v: Option<&Value>, problems: &mut Vec<Problem>) -> Vec
     out
 }
 
+/// `[[trunk_groups]]`: a name no trunk has, and existing trunks in
+/// failover order.
+pub(super) fn read_groups(
+    v: Option<&Value>,
+    trunks: &[TrunkConfig],
+    problems: &mut Vec<Problem>,
+) -> Vec<TrunkGroupConfig> {
+    let mut out: Vec<TrunkGroupConfig> = Vec::new();
+    for (prefix, table) in reader::tables(v, "trunk_groups", problems) {
+        let mut r = Reader::new(Some(table), prefix, problems);
+        let name = r.required_string("name");
+        if let Some(n) = &name {
+            if !n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                r.problem("name", format!("{n:?} may hold only letters, digits, '-' and '_'"));
+            } else if trunks.iter().any(|t| &t.name == n) || out.iter().any(|g| &g.name == n) {
+                // Calls name a trunk or a group in one field.
+                r.problem("name", format!("{n:?} is already the name of a trunk or group"));
+            }
+        }
+        let members = r.strings("trunks").unwrap_or_default();
+        if members.is_empty() {
+            r.problem("trunks", "name at least one trunk, in the order calls try them");
+        }
+        for (i, m) in members.iter().enumerate() {
+            if !trunks.iter().any(|t| &t.name == m) {
+                r.problem(&format!("trunks[{i}]"), format!("no trunk named {m:?}"));
+            } else if members[..i].contains(m) {
+                r.problem(&format!("trunks[{i}]"), format!("{m:?} is listed twice"));
+            }
+        }
+        let provisional_timeout = r.seconds("provisional_timeout_s", 2.0, 0.05, 60.0);
+        r.finish();
+        if let Some(name) = name {
+            out.push(TrunkGroupConfig { name, trunks: members, provisional_timeout });
+        }
+    }
+    out
+}
+
 /// Splits `host:port` (`[v6]:port` for IPv6). The port is required: a
 /// trunk's port is part of its identity and SRV lookups come later.
 pub fn split_host_port(s: &str) -> Result<(String, u16), &'static str> {
@@ -184,7 +217,7 @@ pub fn is_sip_user(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::Config;
+    use crate::config::{Config, SipTransport};
 
     const BASE: &str = crate::config::TEST_BASE;
 
@@ -206,5 +239,47 @@ mod tests {
         .unwrap_err();
         let keys: Vec<String> = err.problems().into_iter().map(|p| p.key).collect();
         assert_eq!(keys, ["trunks[0].asserted_identity", "trunks[0].privacy", "trunks[0].identity"]);
+    }
+
+    #[test]
+    fn trunk_groups_and_transports_are_checked() {
+        let c = Config::from_toml(&format!(
+            "{BASE}transport = \"tls\"\n[[trunks]]\nname = \"b\"\naddress = \"127.0.0.1:5070\"\ntransport = \"tcp\"\n\
+             [[trunk_groups]]\nname = \"both\"\ntrunks = [\"b\", \"pbx\"]\nprovisional_timeout_s = 0.5\n"
+        ))
+        .unwrap();
+        assert_eq!((c.trunks[0].transport, c.trunks[1].transport), (SipTransport::Tls, SipTransport::Tcp));
+        let g = &c.trunk_groups[0];
+        assert_eq!(
+            (g.trunks.as_slice(), g.provisional_timeout.as_millis()),
+            (&["b".to_string(), "pbx".into()][..], 500)
+        );
+
+        let err = Config::from_toml(&format!(
+            "{BASE}[[trunk_groups]]\nname = \"pbx\"\ntrunks = [\"pbx\", \"pbx\", \"x\"]\n\
+             [[trunk_groups]]\nname = \"empty\"\ntrunks = []\nprovisional_timeout_s = 0\n"
+        ))
+        .unwrap_err();
+        let keys: Vec<String> = err.problems().into_iter().map(|p| p.key).collect();
+        assert_eq!(
+            keys,
+            [
+                "trunk_groups[0].name",
+                "trunk_groups[0].trunks[1]",
+                "trunk_groups[0].trunks[2]",
+                "trunk_groups[1].trunks",
+                "trunk_groups[1].provisional_timeout_s"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_tls_listener_needs_its_certificate_and_key() {
+        let text = BASE.replace("[sip]\n", "[sip]\nlisten_tls = \"127.0.0.1:5061\"\nlisten_tcp = \"127.0.0.1:5060\"\n");
+        let keys: Vec<String> = Config::from_toml(&text).unwrap_err().problems().into_iter().map(|p| p.key).collect();
+        assert_eq!(keys, ["sip.tls_cert", "sip.tls_key"]);
+        let ok = text.replace("[sip]\n", "[sip]\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n");
+        let c = Config::from_toml(&ok).unwrap();
+        assert_eq!(c.sip.listen_tcp, Some("127.0.0.1:5060".parse().unwrap()));
     }
 }

@@ -124,6 +124,40 @@ impl Outbox {
         }
     }
 
+    /// SIGHUP: the webhooks from the configuration (ids `config:*`) become
+    /// `rows`. A changed one restarts its deliverer, which finds the
+    /// deliveries still owed under the same id; webhooks created through
+    /// the API are not touched. Returns how many changed.
+    pub fn reload_configured(self: &Arc<Self>, rows: &[WebhookRow]) -> usize {
+        let current: Vec<Sub> = self
+            .subs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|s| s.id.starts_with("config:"))
+            .cloned()
+            .collect();
+        let same = |a: &Sub, b: &Sub| {
+            a.client == b.client && a.url == b.url && a.patterns == b.patterns && a.secret == b.secret
+        };
+        let mut changes = 0;
+        for old in &current {
+            let keep = rows.iter().any(|r| r.id == old.id && same(old, &Sub::of(r)));
+            if !keep {
+                self.remove(&old.id);
+                changes += 1;
+            }
+        }
+        for r in rows {
+            let kept = current.iter().any(|old| old.id == r.id && same(old, &Sub::of(r)));
+            if !kept {
+                self.add(r);
+                changes += usize::from(!current.iter().any(|old| old.id == r.id));
+            }
+        }
+        changes
+    }
+
     /// Makes a webhook's deliverer look at the outbox now.
     pub fn wake_one(&self, id: &str) {
         self.wake(&[id.to_string()]);

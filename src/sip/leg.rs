@@ -27,8 +27,13 @@ pub struct InviteRequest {
     /// SIP Call-ID, kept across auth retries and redirects of one call
     /// (RFC 3261 §8.1.3.4, §22.2) so the far end sees one conversation.
     pub call_id: String,
-    /// Where the datagrams go: the trunk's address, never a redirect target.
+    /// Where the request goes: the trunk's address, never a redirect target.
     pub target: SocketAddr,
+    /// UDP, TCP or TLS (the trunk's `transport`).
+    pub transport: crate::config::SipTransport,
+    /// The trunk's host name when it is one: TLS checks the certificate
+    /// against it (SNI).
+    pub tls_name: Option<String>,
     /// Request-URI user (the number or extension).
     pub user: String,
     /// Request-URI host[:port] (the trunk's, or the host of a `sip:` target).
@@ -44,14 +49,21 @@ pub struct InviteRequest {
 }
 
 impl InviteRequest {
+    /// RFC 3263 §4.1: the transport parameter keeps a stream transport
+    /// through proxies on the way.
     pub fn request_uri(&self) -> String {
-        format!("sip:{}@{}", self.user, self.host)
+        match self.transport {
+            crate::config::SipTransport::Udp => format!("sip:{}@{}", self.user, self.host),
+            t => format!("sip:{}@{};transport={}", self.user, self.host, t.as_str()),
+        }
     }
 }
 
 /// What happened on the wire, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LegEvent {
+    /// 100 Trying (RFC 3261 §17.1.1.2): the trunk has the INVITE.
+    Trying,
     /// 18x (RFC 3261 §13.2.2.1); `sdp` when it carries a session description.
     Progress { status: u16, reason: String, sdp: Option<Vec<u8>> },
     /// 2xx, ACKed by the stack (RFC 3261 §13.2.2.4).

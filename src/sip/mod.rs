@@ -18,7 +18,7 @@ mod uac;
 mod uas;
 pub mod wire;
 
-pub use endpoint::{SipEndpoint, SipSettings};
+pub use endpoint::{Listeners, SipEndpoint, SipSettings, TlsMaterial, check_certificate};
 pub use leg::{
     Credentials, InboundAuth, InboundHandler, InboundInvite, InviteRequest, LegCommand, LegEvent, LegFactory, UacLeg,
 };
@@ -35,4 +35,6 @@ pub enum SipError {
     Bind(std::net::SocketAddr, std::io::Error),
     #[error("SIP stack: {0}")]
     Stack(String),
+    #[error("TLS certificate: {0}")]
+    Tls(String),
 }

@@ -23,7 +23,7 @@ use tracing::debug;
 pub(super) async fn run(
     shared: Arc<Shared>,
     mut incoming: TransactionReceiver,
-    trunk_sources: crate::config::Sources,
+    trunk_sources: crate::config::SharedSources,
     cancel: CancellationToken,
 ) {
     loop {

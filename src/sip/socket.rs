@@ -8,7 +8,7 @@
 //! parser skips, and stateless answers for valid requests it refuses.
 
 use super::{policy, wire};
-use crate::config::Sources;
+use crate::config::SharedSources as Sources;
 use crate::metrics as m;
 use socket2::{Domain, Protocol, Socket, Type};
 use std::io;

@@ -15,7 +15,6 @@ use rsipstack::dialog::invitation::InviteOption;
 use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::sip::prelude::HeadersExt;
 use rsipstack::sip::{Header, Response, StatusCode, StatusCodeKind};
-use rsipstack::transport::SipAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -160,6 +159,9 @@ fn cancel(dialog: &InviteDialog) {
 /// Reports provisional responses and answers in-dialog requests.
 async fn on_state(req: &InviteRequest, state: DialogState, events: &mpsc::Sender<LegEvent>, answered: bool) {
     match state {
+        DialogState::Trying(_) if !answered => {
+            let _ = events.send(LegEvent::Trying).await;
+        }
         DialogState::Early(_, resp) if !answered => {
             let sdp = (!resp.body.is_empty()).then(|| resp.body.clone());
             let reason = reason_of(&resp);
@@ -195,10 +197,9 @@ fn invite_option(shared: &Shared, req: &InviteRequest, auth: Option<Header>) -> 
         rsipstack::sip::Uri::try_from(req.request_uri().as_str()).map_err(|e| format!("bad Request-URI: {e}"))?;
     let caller = rsipstack::sip::Uri::try_from(format!("sip:{}@{}", req.from_user, shared.local_host()).as_str())
         .map_err(|e| format!("bad From: {e}"))?;
-    let contact = rsipstack::sip::Uri::try_from(format!("sip:{}@{}", req.from_user, shared.local_host()).as_str())
+    let contact = rsipstack::sip::Uri::try_from(shared.contact(&req.from_user, req.transport).as_str())
         .map_err(|e| format!("bad Contact: {e}"))?;
-    let mut destination = SipAddr::from(req.target);
-    destination.r#type = Some(rsipstack::sip::Transport::Udp);
+    let destination = super::endpoint::destination(req.target, req.transport, req.tls_name.as_deref());
     Ok(InviteOption {
         caller_display_name: req.from_display.clone(),
         caller,

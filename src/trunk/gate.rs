@@ -53,6 +53,8 @@ pub enum Refusal {
     TooManyCalls,
     /// The trunk's keepalive says it is down (`trunk::health`).
     TrunkDown,
+    /// A reload removed the trunk from the configuration.
+    TrunkRemoved,
     /// Too many INVITEs have no response at all yet: responses are being
     /// processed late (CPU saturated, or the trunk is not answering), and
     /// more INVITEs would soon be retransmitted. Shed load instead.
@@ -66,6 +68,7 @@ impl Refusal {
             Refusal::TrunkBusy => "trunk_busy",
             Refusal::TrunkRate(_) => "trunk_rate",
             Refusal::TrunkDown => "trunk_down",
+            Refusal::TrunkRemoved => "trunk_removed",
             Refusal::InvitesInFlight => "invites_in_flight",
             Refusal::TooManyCalls => "max_active",
             Refusal::Overloaded => "overloaded",
@@ -79,7 +82,7 @@ impl Refusal {
             Refusal::TrunkBusy | Refusal::InvitesInFlight | Refusal::TooManyCalls | Refusal::Overloaded => {
                 Duration::from_secs(1)
             }
-            Refusal::TrunkDown => Duration::from_secs(5),
+            Refusal::TrunkDown | Refusal::TrunkRemoved => Duration::from_secs(5),
         }
     }
 }
@@ -110,6 +113,14 @@ impl TrunkGate {
         self.bucket.try_take(now).map_err(Refusal::TrunkRate)?;
         self.active += 1;
         Ok(())
+    }
+
+    /// New limits from a reload; calls already up stay counted.
+    pub fn set_limits(&mut self, max_concurrent: usize, max_cps: f64) {
+        self.max_concurrent = max_concurrent;
+        if self.bucket.rate != max_cps {
+            self.bucket = TokenBucket::new(max_cps);
+        }
     }
 
     pub fn release(&mut self) {

@@ -19,9 +19,11 @@ pub async fn run(trunk: Arc<Trunk>, cfg: HealthConfig, sip: SipEndpoint, stop: C
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
+            // A reload replaced or removed this version of the trunk.
+            _ = trunk.retired.cancelled() => return,
             _ = tokio::time::sleep_until(health.next_probe().into()) => {}
         }
-        let result = sip.ping(trunk.target, &host, trunk.cfg.keepalive_timeout).await;
+        let result = sip.ping(trunk.target, trunk.cfg.transport, &host, trunk.cfg.keepalive_timeout).await;
         match health.handle_result(result.is_ok(), Instant::now()) {
             Change::WentDown => {
                 warn!(trunk = %trunk.cfg.name, why = %result.err().unwrap_or_default(), "trunk down: no answer to OPTIONS");

@@ -6,7 +6,7 @@ pub mod gate;
 pub mod health;
 pub mod keepalive;
 
-use crate::config::TrunkConfig;
+use crate::config::{TrunkConfig, TrunkGroupConfig};
 use crate::ids::TrunkId;
 use crate::metrics as m;
 pub use gate::Refusal;
@@ -14,9 +14,10 @@ use gate::TrunkGate;
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, thiserror::Error)]
 #[error("trunk {name}: cannot resolve {host}:{port}: {message}")]
@@ -34,9 +35,17 @@ pub struct Trunk {
     pub target: SocketAddr,
     /// Every address the host resolved to: INVITEs from these are trunk traffic.
     pub addrs: Vec<SocketAddr>,
-    gate: Mutex<TrunkGate>,
+    /// Shared by every version of the trunk a reload makes, so calls up
+    /// on the old version still count against the new limits.
+    gate: Arc<Mutex<TrunkGate>>,
     /// Set by the keepalive (`keepalive.rs`); a down trunk takes no calls.
     down: std::sync::atomic::AtomicBool,
+    /// Set when a reload removed the trunk: its live calls finish, no new
+    /// call starts on it.
+    removed: std::sync::atomic::AtomicBool,
+    /// Cancelled when a reload replaces or removes this version (its
+    /// keepalive stops).
+    pub retired: CancellationToken,
 }
 
 impl Trunk {
@@ -71,15 +80,65 @@ impl Trunk {
         m::trunk_up(&self.cfg.name, !down);
     }
 
+    pub fn is_removed(&self) -> bool {
+        self.removed.load(Ordering::Relaxed)
+    }
+
     pub fn active(&self) -> usize {
         self.gate.lock().unwrap().active()
     }
 }
 
+/// Where a call may go: one trunk, or a group's trunks in failover order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Route {
+    pub trunks: Vec<TrunkId>,
+    /// A group's no-provisional timer (`provisional_timeout_s`).
+    pub provisional_timeout: Option<Duration>,
+}
+
+impl Route {
+    pub fn single(id: TrunkId) -> Self {
+        Self { trunks: vec![id], provisional_timeout: None }
+    }
+}
+
+/// The trunk table a reload swaps. Ids are stable: a name keeps its slot
+/// for the life of the process (campaigns and live calls hold ids).
+#[derive(Default)]
+struct Table {
+    slots: Vec<Arc<Trunk>>,
+    by_name: HashMap<String, TrunkId>,
+    groups: HashMap<String, TrunkGroupConfig>,
+}
+
+/// What a reload changed, by trunk name.
+#[derive(Debug, Default, PartialEq)]
+pub struct ReloadReport {
+    pub added: Vec<String>,
+    pub changed: Vec<String>,
+    pub removed: Vec<String>,
+    /// New versions whose keepalive must start.
+    #[doc(hidden)]
+    pub started: Vec<Arc<Trunk>>,
+}
+
+impl std::fmt::Debug for Trunk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Trunk").field("name", &self.cfg.name).field("target", &self.target).finish()
+    }
+}
+
+impl PartialEq for Trunk {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self, other)
+    }
+}
+
 /// The trunks and the global caps: every call passes through here.
 pub struct Admission {
-    trunks: Vec<Arc<Trunk>>,
-    by_name: HashMap<String, TrunkId>,
+    /// Read for a few steps at a time, never across `.await`.
+    table: RwLock<Arc<Table>>,
     invites: Arc<Semaphore>,
     live: Arc<Semaphore>,
     unanswered: Arc<AtomicUsize>,
@@ -120,13 +179,34 @@ impl Admission {
     /// Resolves every trunk's host (DNS A/AAAA; SRV comes with issue 9).
     pub async fn resolve(
         cfgs: &[TrunkConfig],
+        groups: &[TrunkGroupConfig],
         max_invites: usize,
         max_unanswered: usize,
         max_live: usize,
     ) -> Result<Self, ResolveError> {
-        let mut trunks = Vec::with_capacity(cfgs.len());
-        let mut by_name = HashMap::new();
-        for (i, cfg) in cfgs.iter().enumerate() {
+        let admission = Self {
+            table: RwLock::new(Arc::new(Table::default())),
+            invites: Arc::new(Semaphore::new(max_invites)),
+            live: Arc::new(Semaphore::new(max_live)),
+            unanswered: Arc::new(AtomicUsize::new(0)),
+            max_unanswered,
+        };
+        admission.reload(cfgs, groups).await?;
+        Ok(admission)
+    }
+
+    /// Swaps in new trunks and groups (SIGHUP). Resolves first: a host that
+    /// does not resolve refuses the whole reload. A trunk whose settings are
+    /// unchanged keeps its state; a changed one gets a new version in the
+    /// same slot (calls up on the old one finish there); a removed one
+    /// takes no new calls.
+    pub async fn reload(
+        &self,
+        cfgs: &[TrunkConfig],
+        groups: &[TrunkGroupConfig],
+    ) -> Result<ReloadReport, ResolveError> {
+        let mut resolved = Vec::with_capacity(cfgs.len());
+        for cfg in cfgs {
             let err = |message: String| ResolveError {
                 name: cfg.name.clone(),
                 host: cfg.host.clone(),
@@ -136,46 +216,108 @@ impl Admission {
             let addrs: Vec<SocketAddr> =
                 tokio::net::lookup_host((cfg.host.as_str(), cfg.port)).await.map_err(|e| err(e.to_string()))?.collect();
             let target = *addrs.first().ok_or_else(|| err("no address".into()))?;
-            by_name.insert(cfg.name.clone(), TrunkId(i));
-            trunks.push(Arc::new(Trunk {
-                id: TrunkId(i),
+            resolved.push((cfg, target, addrs));
+        }
+        let mut guard = self.table.write().unwrap();
+        let old = guard.clone();
+        let mut table = Table {
+            slots: old.slots.clone(),
+            by_name: HashMap::new(),
+            groups: groups.iter().map(|g| (g.name.clone(), g.clone())).collect(),
+        };
+        let mut report = ReloadReport::default();
+        for (cfg, target, addrs) in resolved {
+            let previous = old.slots.iter().find(|t| t.cfg.name == cfg.name);
+            let id = previous.map_or(TrunkId(table.slots.len()), |t| t.id);
+            table.by_name.insert(cfg.name.clone(), id);
+            if let Some(p) = previous
+                && !p.is_removed()
+                && &p.cfg == cfg
+                && p.addrs == addrs
+            {
+                continue;
+            }
+            let gate = match previous {
+                Some(p) => {
+                    p.gate.lock().unwrap().set_limits(cfg.max_concurrent, cfg.max_cps);
+                    p.gate.clone()
+                }
+                None => Arc::new(Mutex::new(TrunkGate::new(cfg.max_concurrent, cfg.max_cps))),
+            };
+            let trunk = Arc::new(Trunk {
+                id,
                 cfg: cfg.clone(),
                 target,
                 addrs,
-                gate: Mutex::new(TrunkGate::new(cfg.max_concurrent, cfg.max_cps)),
+                gate,
                 down: Default::default(),
-            }));
+                removed: Default::default(),
+                retired: CancellationToken::new(),
+            });
+            match previous {
+                Some(p) => {
+                    p.retired.cancel();
+                    if !p.is_removed() {
+                        report.changed.push(cfg.name.clone());
+                    } else {
+                        report.added.push(cfg.name.clone());
+                    }
+                    table.slots[id.0] = trunk.clone();
+                }
+                None => {
+                    report.added.push(cfg.name.clone());
+                    table.slots.push(trunk.clone());
+                }
+            }
+            report.started.push(trunk);
         }
-        Ok(Self {
-            trunks,
-            by_name,
-            invites: Arc::new(Semaphore::new(max_invites)),
-            live: Arc::new(Semaphore::new(max_live)),
-            unanswered: Arc::new(AtomicUsize::new(0)),
-            max_unanswered,
-        })
+        for t in old.slots.iter().filter(|t| !t.is_removed() && !table.by_name.contains_key(&t.cfg.name)) {
+            t.removed.store(true, Ordering::Relaxed);
+            t.retired.cancel();
+            report.removed.push(t.cfg.name.clone());
+        }
+        *guard = Arc::new(table);
+        Ok(report)
     }
 
+    fn table(&self) -> Arc<Table> {
+        self.table.read().unwrap().clone()
+    }
+
+    /// A configured trunk by name (not a group).
     pub fn find(&self, name: &str) -> Option<TrunkId> {
-        self.by_name.get(name).copied()
+        self.table().by_name.get(name).copied()
     }
 
-    pub fn trunk(&self, id: TrunkId) -> &Arc<Trunk> {
-        &self.trunks[id.0]
+    /// A trunk or a group by name: the trunks a call may try, in order.
+    pub fn route(&self, name: &str) -> Option<Route> {
+        let table = self.table();
+        if let Some(id) = table.by_name.get(name) {
+            return Some(Route { trunks: vec![*id], provisional_timeout: None });
+        }
+        let g = table.groups.get(name)?;
+        let trunks = g.trunks.iter().filter_map(|n| table.by_name.get(n).copied()).collect();
+        Some(Route { trunks, provisional_timeout: Some(g.provisional_timeout) })
     }
 
-    pub fn trunks(&self) -> &[Arc<Trunk>] {
-        &self.trunks
+    /// The trunk's current version (a removed trunk's last one).
+    pub fn trunk(&self, id: TrunkId) -> Arc<Trunk> {
+        self.table().slots[id.0].clone()
+    }
+
+    /// Configured trunks (removed ones left out).
+    pub fn trunks(&self) -> Vec<Arc<Trunk>> {
+        self.table().slots.iter().filter(|t| !t.is_removed()).cloned().collect()
     }
 
     /// Source IPs whose INVITEs count as trunk traffic.
     pub fn trunk_ips(&self) -> HashSet<IpAddr> {
-        self.trunks.iter().flat_map(|t| t.addrs.iter().map(|a| a.ip())).collect()
+        self.trunks().iter().flat_map(|t| t.addrs.iter().map(|a| a.ip())).collect()
     }
 
     /// Where trunk traffic may come from: addresses and `inbound_cidrs`.
     pub fn trunk_sources(&self) -> crate::config::Sources {
-        let nets = self.trunks.iter().flat_map(|t| t.cfg.inbound_cidrs.iter().copied()).collect();
+        let nets = self.trunks().iter().flat_map(|t| t.cfg.inbound_cidrs.iter().copied()).collect();
         crate::config::Sources { ips: self.trunk_ips(), nets }
     }
 
@@ -183,9 +325,10 @@ impl Admission {
     /// exactly `src`, else the first whose host or `inbound_cidrs` hold
     /// its IP (any source port).
     pub fn trunk_for_source(&self, src: SocketAddr) -> Option<TrunkId> {
-        let exact = self.trunks.iter().find(|t| t.addrs.contains(&src));
+        let trunks = self.trunks();
+        let exact = trunks.iter().find(|t| t.addrs.contains(&src));
         let by_ip = || {
-            self.trunks.iter().find(|t| {
+            trunks.iter().find(|t| {
                 t.addrs.iter().any(|a| a.ip() == src.ip()) || t.cfg.inbound_cidrs.iter().any(|c| c.contains(src.ip()))
             })
         };
@@ -198,7 +341,10 @@ impl Admission {
             return Err(Refusal::Overloaded);
         }
         let live = self.live.clone().try_acquire_owned().map_err(|_| Refusal::TooManyCalls)?;
-        let trunk = self.trunks[id.0].clone();
+        let trunk = self.trunk(id);
+        if trunk.is_removed() {
+            return Err(Refusal::TrunkRemoved);
+        }
         if trunk.is_down() {
             return Err(Refusal::TrunkDown);
         }

@@ -438,6 +438,19 @@ impl Sipp {
         Self::templated(scenario_file, replacements, &[remote.as_str(), "-r", "10"])
     }
 
+    /// `uac_templated` with extra SIPp arguments (`-t t1` for TCP...).
+    pub fn uac_templated_with(
+        scenario_file: &str,
+        remote: SocketAddr,
+        replacements: &[(&str, &str)],
+        extra: &[&str],
+    ) -> Sipp {
+        let remote = remote.to_string();
+        let mut args = vec![remote.as_str(), "-r", "10"];
+        args.extend_from_slice(extra);
+        Self::templated(scenario_file, replacements, &args)
+    }
+
     pub fn uas_with(scenario_file: &str, calls: u32, extra: &[&str]) -> Sipp {
         Self::spawn(scenario_file, calls, "127.0.0.1", extra)
     }
@@ -495,7 +508,8 @@ impl Sipp {
         // SIPp binds within a few ms; give it a moment so the first INVITE
         // does not race the bind.
         let deadline = Instant::now() + Duration::from_secs(5);
-        while !udp_port_bound(port) {
+        // Over TCP (`-t t1`) SIPp listens instead of binding UDP.
+        while !udp_port_bound(port) && !tcp_listening(port) {
             if Instant::now() > deadline || child_exited(&mut child) {
                 panic!(
                     "sipp did not bind port {port}:\n{}",
@@ -611,6 +625,23 @@ pub fn udp_port_bound(port: u16) -> bool {
             .skip(1)
             .any(|l| l.split_whitespace().nth(1).is_some_and(|local| format!("{local} ").ends_with(&needle)))
     })
+}
+
+/// Whether some process listens on TCP `port` (from /proc, like
+/// [`udp_port_bound`]: state 0A is LISTEN).
+pub fn tcp_listening(port: u16) -> bool {
+    let needle = format!(":{port:04X}");
+    ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|f| {
+        std::fs::read_to_string(f).unwrap_or_default().lines().skip(1).any(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            cols.len() > 3 && cols[1].ends_with(&needle) && cols[3] == "0A"
+        })
+    })
+}
+
+/// A free TCP port on loopback (the kernel picks; released at once).
+pub fn free_tcp_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// Runs a command that makes test audio (sox, espeak-ng); fails loudly when

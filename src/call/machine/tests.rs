@@ -24,6 +24,7 @@ fn plan_with(prompt: Option<Arc<Prompt>>, gather: Option<(usize, Duration)>) -> 
         give_up_after: Duration::from_secs(32),
         park_on: None,
         rtp_timeout: None,
+        failover: Default::default(),
     }
 }
 

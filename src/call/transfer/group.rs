@@ -174,7 +174,8 @@ pub fn pop_agent(
     wants: impl Fn(&crate::config::PopFilter) -> bool,
 ) {
     let Some((client, id)) = k.0.split_once('/') else { return };
-    let Some(agent) = placer.cfg.agents.iter().find(|a| a.id == id && a.client == client) else { return };
+    let cfg = placer.live.get();
+    let Some(agent) = cfg.agents.iter().find(|a| a.id == id && a.client == client) else { return };
     let Some(endpoint) = agent.pop.clone().filter(|_| wants(&agent.pops)) else { return };
     let fields = PopFields { phone, ivrid, exten_user: agent.extension.clone(), did, status: PopStatus::Ringing };
     let registry = placer.deps.registry.clone();

@@ -95,19 +95,23 @@ impl CampaignActor {
         let mut refusal = None;
         let mut grant = None;
         for i in 0..n {
-            let t = s.trunks[(self.next_trunk + i) % n];
-            match placer.admit(t, OnCapacity::Reject) {
+            // A name resolves now, so a reload's trunks and groups apply.
+            let name = &s.trunks[(self.next_trunk + i) % n];
+            let Some(route) = placer.admission.route(name).filter(|r| !r.trunks.is_empty()) else {
+                refusal = Some((name.clone(), crate::trunk::Refusal::TrunkRemoved));
+                continue;
+            };
+            match placer.admit(&route, OnCapacity::Reject) {
                 Ok(g) => {
-                    grant = Some((t, g));
+                    grant = Some((route, g));
                     self.next_trunk = (self.next_trunk + i + 1) % n;
                     break;
                 }
-                Err(r) => refusal = Some((t, r)),
+                Err(r) => refusal = Some((name.clone(), r)),
             }
         }
-        let Some((trunk, grant)) = grant else {
-            let (t, r) = refusal.expect("at least one trunk");
-            let name = placer.admission.trunk(t).cfg.name.clone();
+        let Some((route, grant)) = grant else {
+            let (name, r) = refusal.expect("at least one trunk");
             // The record stays ready; the hopper is re-read when we resume.
             self.sched.invalidate();
             let wait = r.retry_after().clamp(Duration::from_millis(20), Duration::from_secs(5));
@@ -126,7 +130,10 @@ impl CampaignActor {
             None => Arc::new(Flow::inline(None, None)),
         };
         let call = CallId::new();
-        let trunk_name = placer.admission.trunk(trunk).cfg.name.clone();
+        let trunk_name = match &grant {
+            Some(g) => g.trunk_name(),
+            None => placer.admission.trunk(route.trunks[0]).cfg.name.clone(),
+        };
         // The attempt is durable before the INVITE leaves: a crash from
         // here on finds it open and accounts for it.
         self.deps
@@ -154,7 +161,7 @@ impl CampaignActor {
             user: phone.clone(),
             host: None,
             to_text: phone.clone(),
-            trunk,
+            route,
             from_user: s.settings.caller_id.clone(),
             from_display: s.settings.caller_name.clone(),
             flow,
