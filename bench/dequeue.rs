@@ -144,6 +144,7 @@ async fn cycle(store: &SqliteStore, client: &ClientId, id: dialerd::ids::Campaig
                     phone: rec.phone1.clone(),
                     trunk: "local".into(),
                     started_at: started,
+                    caller_id: None,
                 })
                 .await
                 .expect("begin_attempt");

@@ -83,6 +83,7 @@ fn sans_io_cores_do_no_io_and_read_no_clock() {
         "campaign/retry.rs",
         "campaign/explain.rs",
         "campaign/calendar.rs",
+        "campaign/caller_ids.rs",
         "campaign/tzmap.rs",
         "campaign/record.rs",
         "campaign/sortkey.rs",

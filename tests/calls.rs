@@ -277,3 +277,25 @@ fn caller_identity_headers_are_sent_as_configured() {
     assert_eq!(v["sip_status"], 486, "{v}");
     assert_sipp(&sipp.wait(Duration::from_secs(10)), 1);
 }
+
+/// A call's own `identity` (RFC 8224, STIR/SHAKEN) replaces the trunk's:
+/// one `Identity` header, the call's value (SIPp's regexp checks it).
+#[test]
+fn a_calls_identity_replaces_the_trunks() {
+    let sipp = Sipp::uas("identity_check.xml", 1);
+    let trunk = "asserted_identity = \"sip:+15550100@carrier.example\"\nprivacy = \"id\"\n\
+                 identity = \"stale.token.sig;info=<https://old.example/cert.pem>\"\n"
+        .to_string();
+    let d = Daemon::start(sipp.port, Opts { trunk, ..Default::default() });
+    let (s, v) = d.post_call(call_body(json!({"identity": "two\nlines"})));
+    assert_eq!((s, v["error"]["field"].as_str()), (400, Some("identity")), "{v}");
+    let identity = "eyJhbGciOiJFUzI1NiJ9.e30.c2ln;info=<https://cert.example/cert.pem>";
+    let id = d.call(call_body(json!({"identity": identity})));
+    assert_eq!(d.wait_ended(&id, Duration::from_secs(10))["sip_status"], 486);
+    let r = sipp.wait(Duration::from_secs(10));
+    assert_sipp(&r, 1);
+    let invite = r.messages.split("INVITE sip:").nth(1).unwrap();
+    let invite = &invite[..invite.find("\n\n").or_else(|| invite.find("\r\n\r\n")).unwrap_or(invite.len())];
+    assert_eq!(invite.lines().filter(|l| l.starts_with("Identity:")).count(), 1, "{invite}");
+    assert!(!r.messages.contains("stale.token"), "the trunk's value is not sent");
+}

@@ -136,6 +136,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                         phone: got.as_ref().unwrap().phone1.clone(),
                         trunk: "t".into(),
                         started_at: now,
+                        caller_id: None,
                     };
                     store.begin_attempt(&start).await.unwrap();
                     let m = models.iter_mut().find(|m| Some(&m.rec.phone1) == got.as_ref().map(|r| &r.phone1)).unwrap();

@@ -273,3 +273,46 @@ fn an_ivr_opt_out_goes_on_the_dnc_list_and_is_never_undone() {
     assert!(calls_of(&d, again).is_empty());
     assert_eq!(sipp.wait(Duration::from_secs(10)).successful, 1);
 }
+
+#[test]
+fn a_caller_id_pool_is_used_in_turn_or_least_used_today() {
+    let sipp = Sipp::uas("answer_wait_bye.xml", 5);
+    let d = Daemon::start(sipp.port, Opts::default());
+    service(&d, "pool", "upload");
+    let one_at_a_time = json!({"max_concurrent": 1, "max_cps": 50});
+    let records = |n: u32| (0..n).map(|i| json!({"phone1": format!("+1555400{i:04}")})).collect::<Vec<_>>();
+    for (body, field) in [
+        (json!({"caller_id": "+15550100", "caller_ids": ["+15550101"]}), "caller_ids"),
+        (json!({"caller_ids": ["+15550101", "not a number!"]}), "caller_ids[1]"),
+        (json!({"caller_ids": ["+15550101", "+15550101"]}), "caller_ids[1]"),
+        (json!({"caller_ids": ["+15550101"], "caller_id_strategy": "random"}), "caller_id_strategy"),
+    ] {
+        let mut b = json!({"service": "pool", "name": "x", "trunks": ["sipp"], "records": records(1)});
+        for (k, v) in body.as_object().unwrap() {
+            b[k] = v.clone();
+        }
+        let (s, v) = d.api("POST", "/v1/campaigns", Some(&b));
+        assert_eq!((s, v["error"]["field"].as_str()), (400, Some(field)), "{body}: {v}");
+    }
+    let pool = ["+15550101", "+15550102", "+15550103"];
+    let id = campaign(&d, "pool", json!({"caller_ids": pool, "pacing": one_at_a_time}), records(3));
+    d.api("POST", &format!("/v1/campaigns/{id}/play"), None);
+    wait_campaign_state(&d, id, "DONE", Duration::from_secs(30));
+    // Today: 101, 102 and 103 once each. 104 is new, so it goes first;
+    // then 101 and 104 tie at one and turn order decides.
+    let strategy = json!({"caller_ids": ["+15550101", "+15550104"], "caller_id_strategy": "least_used_today",
+        "pacing": one_at_a_time});
+    let id = campaign(&d, "pool", strategy, records(2));
+    d.api("POST", &format!("/v1/campaigns/{id}/play"), None);
+    wait_campaign_state(&d, id, "DONE", Duration::from_secs(30));
+    let r = sipp.wait(Duration::from_secs(10));
+    assert_sipp(&r, 5);
+    let shown: Vec<&str> = r
+        .messages
+        .split("INVITE sip:")
+        .skip(1)
+        .filter_map(|m| m.lines().find(|l| l.starts_with("From:")))
+        .filter_map(|l| l.split("<sip:").nth(1)?.split('@').next())
+        .collect();
+    assert_eq!(shown, ["+15550101", "+15550102", "+15550103", "+15550104", "+15550101"], "{}", r.messages);
+}

@@ -57,6 +57,11 @@ pub struct NewCall {
     /// An `[[agents]] id`: the call is placed on the agent's behalf and pops
     /// the agent's CRM screen with status `Dialing` (seed 004).
     pub agent: Option<String>,
+    /// An RFC 8224 `Identity` header value for this call (a STIR/SHAKEN
+    /// PASSporT signed by your signing service), sent untouched in place of
+    /// the trunk's `identity`.
+    #[serde(default)]
+    pub identity: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -129,6 +134,9 @@ pub async fn create_call(
             "at most 64 characters, without quotes, backslashes or line breaks",
         ));
     }
+    if req.identity.as_deref().is_some_and(|i| i.is_empty() || i.len() > 8192 || i.contains(['\r', '\n'])) {
+        return Err(ApiError::field("identity", "one line of at most 8192 characters (an RFC 8224 Identity value)"));
+    }
     let live = app.placer.live.get();
     let agent = match &req.agent {
         None => None,
@@ -167,6 +175,7 @@ pub async fn create_call(
         on_capacity: app.cfg.calls.on_capacity,
         origin: crate::call::actor::Origin { client: Some(principal.client.clone()), ..Default::default() },
         park_on: None,
+        identity: req.identity.clone(),
     };
     let placed = app.placer.place(req).map_err(|refusal| {
         let field =

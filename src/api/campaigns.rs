@@ -8,6 +8,7 @@ use crate::auth::{Permission, Principal};
 use crate::campaign::actor::Command;
 use crate::campaign::build::Builder;
 use crate::campaign::calendar::{self, Window};
+use crate::campaign::caller_ids::CallerIdStrategy;
 use crate::campaign::explain::{Explanation, explain as explain_words};
 use crate::campaign::manager::{Handle, service_context};
 use crate::campaign::model::{CampaignState, CampaignType, Control, NumberCaps, Pacing, Retries, Settings};
@@ -45,6 +46,14 @@ pub struct NewCampaign {
     pub caller_id: Option<String>,
     #[serde(default)]
     pub caller_name: Option<String>,
+    /// A caller-ID pool (up to 100 numbers): each call shows one of them,
+    /// picked by `caller_id_strategy`. Excludes `caller_id`.
+    #[serde(default)]
+    pub caller_ids: Vec<String>,
+    /// `round_robin` (default) or `least_used_today` (the client's calls
+    /// since the start of the service's day).
+    #[serde(default)]
+    pub caller_id_strategy: CallerIdStrategy,
     #[serde(default)]
     pub pacing: Option<Pacing>,
     #[serde(default)]
@@ -134,6 +143,20 @@ fn settings_of(app: &App, req: &NewCampaign) -> Result<Settings, ApiError> {
     if req.caller_id.as_deref().is_some_and(|c| !is_sip_user(c)) {
         return Err(ApiError::field("caller_id", "must be a SIP user (digits, letters, + * . _ -)"));
     }
+    if !req.caller_ids.is_empty() && req.caller_id.is_some() {
+        return Err(ApiError::field("caller_ids", "give either caller_id or a caller_ids pool, not both"));
+    }
+    if req.caller_ids.len() > 100 {
+        return Err(ApiError::field("caller_ids", "at most 100 numbers"));
+    }
+    for (i, c) in req.caller_ids.iter().enumerate() {
+        if !is_sip_user(c) {
+            return Err(ApiError::field(format!("caller_ids[{i}]"), "must be a SIP user (digits, letters, + * . _ -)"));
+        }
+        if req.caller_ids[..i].contains(c) {
+            return Err(ApiError::field(format!("caller_ids[{i}]"), format!("{c:?} is listed twice")));
+        }
+    }
     let window = req.calling_window.clone().unwrap_or_else(|| "08:00-21:00".into());
     Window::parse(&window).map_err(|m| ApiError::field("calling_window", m))?;
     let pacing = req.pacing.clone().unwrap_or_default();
@@ -176,6 +199,8 @@ fn settings_of(app: &App, req: &NewCampaign) -> Result<Settings, ApiError> {
         vars: req.vars.clone(),
         caller_id: req.caller_id.clone(),
         caller_name: req.caller_name.clone(),
+        caller_ids: req.caller_ids.clone(),
+        caller_id_strategy: req.caller_id_strategy,
         pacing,
         retries,
         calling_window: window,

@@ -60,6 +60,8 @@ pub struct CallSpec {
     pub route: crate::trunk::Route,
     /// The Request-URI host is the trunk's (follows a failover).
     pub host_is_trunk: bool,
+    /// The call's own `Identity` header value (replaces the trunk's).
+    pub identity: Option<String>,
     pub plan: Plan,
     /// Request-URI host for the first INVITE (redirects keep it).
     pub host: String,
@@ -85,6 +87,7 @@ struct Actor {
     trunk: Arc<Trunk>,
     route: crate::trunk::Route,
     host_is_trunk: bool,
+    identity: Option<String>,
     host: String,
     from_user: String,
     from_display: Option<String>,
@@ -134,6 +137,7 @@ pub async fn run(
         trunk: spec.trunk,
         route: spec.route,
         host_is_trunk: spec.host_is_trunk,
+        identity: spec.identity,
         host: spec.host,
         from_user: spec.from_user,
         from_display: spec.from_display,
@@ -464,7 +468,7 @@ impl Actor {
             from_display: self.from_display.clone(),
             sdp_offer: offer.into_bytes(),
             credentials,
-            identity_headers: cfg.identity_headers(),
+            identity_headers: identity_headers(cfg, self.identity.as_deref()),
         };
         if !self.started {
             self.started = true;
@@ -609,6 +613,17 @@ fn event_out(e: &Event) -> Option<(&'static str, serde_json::Value)> {
         o.remove("type");
     }
     Some((kind, data))
+}
+
+/// The trunk's identity headers, with the call's `Identity` (RFC 8224)
+/// in place of the trunk's when it has one.
+fn identity_headers(cfg: &crate::config::TrunkConfig, call: Option<&str>) -> Vec<(&'static str, String)> {
+    let mut h = cfg.identity_headers();
+    if let Some(v) = call {
+        h.retain(|(n, _)| *n != "Identity");
+        h.push(("Identity", v.to_string()));
+    }
+    h
 }
 
 fn seed() -> StreamSeed {

@@ -110,6 +110,7 @@ impl InboundHandler for InboundRouter {
             on_capacity: OnCapacity::Reject,
             origin: Origin { client: Some(client.clone()), ..Default::default() },
             park_on: None,
+            identity: None,
         };
         let id = CallId::new();
         info!(call = %id, from = %Redacted(&inv.caller), did = %Redacted(&inv.did), trunk = %trunk_name, "inbound call");

@@ -38,6 +38,9 @@ pub struct PlaceRequest {
     pub origin: Origin,
     /// See [`Plan::park_on`].
     pub park_on: Option<String>,
+    /// An RFC 8224 `Identity` value for this call (STIR/SHAKEN), sent
+    /// untouched instead of the trunk's.
+    pub identity: Option<String>,
 }
 
 /// Capacity for one call, held until the call's actor takes it.
@@ -157,6 +160,7 @@ impl Placer {
             host_is_trunk: req.host.is_none(),
             host: req.host.unwrap_or_else(|| trunk.uri_host()),
             route: req.route,
+            identity: req.identity,
             from_user: req.from_user.or_else(|| trunk.cfg.caller_id.clone()).unwrap_or_else(|| "dialerd".into()),
             from_display: req.from_display.or_else(|| trunk.cfg.caller_name.clone()),
             trunk,

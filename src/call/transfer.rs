@@ -145,6 +145,7 @@ pub fn place_leg(placer: &Placer, plan: &LegPlan, uri: &str) -> Result<(CallId, 
             on_capacity: OnCapacity::Reject,
             origin: plan.origin.clone(),
             park_on: plan.park_on.clone(),
+            identity: None,
         },
         grant,
     );

@@ -111,6 +111,7 @@ pub struct CampaignActor {
     ended_tx: mpsc::Sender<Ended>,
     ended_rx: mpsc::Receiver<Ended>,
     next_trunk: usize,
+    caller_ids: super::caller_ids::Pool,
     blocked: Option<Blocked>,
     wake: Option<Instant>,
     gauges_at: Instant,
@@ -137,7 +138,10 @@ fn instant_at(wall: Timestamp) -> Instant {
 impl CampaignActor {
     pub fn new(spec: CampaignSpec, deps: Arc<CampaignDeps>, state_tx: watch::Sender<CampaignState>) -> Self {
         let (ended_tx, ended_rx) = mpsc::channel(spec.settings.pacing.max_concurrent as usize + 16);
+        let caller_ids =
+            super::caller_ids::Pool::new(spec.settings.caller_ids.clone(), spec.settings.caller_id_strategy);
         CampaignActor {
+            caller_ids,
             sched: Scheduler::new(spec.settings.pacing.clone()),
             spec,
             deps,

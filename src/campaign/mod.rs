@@ -4,6 +4,7 @@
 pub mod actor;
 pub mod build;
 pub mod calendar;
+pub mod caller_ids;
 pub mod csv;
 pub mod explain;
 pub mod gate;

@@ -233,6 +233,11 @@ pub struct Settings {
     pub caller_id: Option<String>,
     #[serde(default)]
     pub caller_name: Option<String>,
+    /// A caller-ID pool: calls show these numbers (instead of `caller_id`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub caller_ids: Vec<String>,
+    #[serde(default)]
+    pub caller_id_strategy: super::caller_ids::CallerIdStrategy,
     #[serde(default)]
     pub pacing: Pacing,
     #[serde(default)]

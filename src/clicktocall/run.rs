@@ -227,6 +227,7 @@ fn dial_customer(cx: &mut Ctx<'_>) -> Result<(CallId, watch::Receiver<CallView>)
         on_capacity: OnCapacity::Reject,
         origin: crate::call::actor::Origin { client: Some(ClientId(cx.site.client.clone())), ..Default::default() },
         park_on: None,
+        identity: None,
     };
     let placed = deps.placer.place(req).map_err(|r| fail(&format!("no_capacity_{}", r.reason())))?;
     cx.legs.push(placed.id);

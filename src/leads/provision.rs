@@ -46,6 +46,8 @@ pub fn settings(p: &LeadPolicy) -> Settings {
         vars,
         caller_id: p.caller_id.clone(),
         caller_name: None,
+        caller_ids: Vec::new(),
+        caller_id_strategy: Default::default(),
         pacing: Pacing::default(),
         // A call cut by a crash is redialled like any other, never sooner
         // than its ring time plus [campaigns] interrupted_margin_s.

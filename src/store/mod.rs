@@ -158,6 +158,8 @@ pub struct AttemptStart {
     pub phone: String,
     pub trunk: String,
     pub started_at: i64,
+    /// The From user the call shows (a caller-ID pool's pick).
+    pub caller_id: Option<String>,
 }
 
 /// A finished call's facts (campaign attempt or API call).
@@ -456,6 +458,9 @@ pub trait Store: Send + Sync {
     async fn state_counts(&self, id: CampaignId) -> StoreResult<Vec<(&'static str, i64)>>;
     /// Writes the attempt and marks the record dialing, atomically.
     async fn begin_attempt(&self, a: &AttemptStart) -> StoreResult<()>;
+    /// Calls of `client` since `since` (epoch ms) that showed each of
+    /// `numbers`, in that order.
+    async fn caller_id_use(&self, client: &ClientId, numbers: &[String], since: i64) -> StoreResult<Vec<u64>>;
     /// Completes the attempt and moves its record, atomically.
     async fn finish_attempt(&self, call: CallId, end: &CallEnd, record: RecordId, next: &RecordNext)
     -> StoreResult<()>;

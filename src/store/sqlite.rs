@@ -222,6 +222,22 @@ impl Store for SqliteStore {
     async fn calls(&self, f: &CallFilter) -> StoreResult<Vec<CallRow>> {
         queue::calls(&self.pool, f).await
     }
+    async fn caller_id_use(&self, client: &ClientId, numbers: &[String], since: i64) -> StoreResult<Vec<u64>> {
+        let mut out = Vec::with_capacity(numbers.len());
+        for n in numbers {
+            let c: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM calls WHERE client_id = ? AND caller_id = ? AND started_at >= ?",
+            )
+            .bind(&client.0)
+            .bind(n)
+            .bind(since)
+            .fetch_one(&self.pool)
+            .await?;
+            out.push(c.max(0) as u64);
+        }
+        Ok(out)
+    }
+
     async fn attempts_since(&self, client: &ClientId, phone: &str, since: i64) -> StoreResult<Vec<i64>> {
         Ok(sqlx::query_scalar(
             "SELECT started_at FROM calls WHERE client_id = ? AND phone = ? AND started_at >= ?

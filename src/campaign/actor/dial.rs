@@ -130,6 +130,10 @@ impl CampaignActor {
             None => Arc::new(Flow::inline(None, None)),
         };
         let call = CallId::new();
+        let picked = self.pick_caller_id().await?;
+        let s = &self.spec;
+        let placer = &self.deps.placer;
+        let caller_id = picked.or_else(|| s.settings.caller_id.clone());
         let trunk_name = match &grant {
             Some(g) => g.trunk_name(),
             None => placer.admission.trunk(route.trunks[0]).cfg.name.clone(),
@@ -147,6 +151,7 @@ impl CampaignActor {
                 phone: phone.clone(),
                 trunk: trunk_name,
                 started_at: now_ms(),
+                caller_id: caller_id.clone(),
             })
             .await?;
         let mut vars = s.settings.vars.clone();
@@ -162,7 +167,7 @@ impl CampaignActor {
             host: None,
             to_text: phone.clone(),
             route,
-            from_user: s.settings.caller_id.clone(),
+            from_user: caller_id,
             from_display: s.settings.caller_name.clone(),
             flow,
             vars,
@@ -175,6 +180,7 @@ impl CampaignActor {
                 record: Some(e.id),
             },
             park_on: None,
+            identity: None,
         };
         let placed = placer.spawn(call, req, grant);
         info!(campaign = %s.id, record = %e.id, call = %call, to = %Redacted(&phone), "campaign call");
@@ -203,5 +209,17 @@ impl CampaignActor {
             let _ = tx.send(Ended { call, view: v }).await;
         });
         Ok(None)
+    }
+
+    /// The pool's number for the next call (`None` without a pool).
+    async fn pick_caller_id(&mut self) -> Result<Option<String>, StoreError> {
+        let used = if self.caller_ids.needs_counts() {
+            let day_start = crate::campaign::calendar::day_bounds(&self.spec.tz, Timestamp::now()).0;
+            let store = &self.deps.store;
+            store.caller_id_use(&self.spec.client, &self.caller_ids.numbers, day_start.as_millisecond()).await?
+        } else {
+            Vec::new()
+        };
+        Ok(self.caller_ids.pick(&used).map(str::to_string))
     }
 }

@@ -217,8 +217,8 @@ pub async fn begin_attempt(pool: &SqlitePool, a: &AttemptStart) -> StoreResult<(
     .execute(&mut *tx)
     .await?;
     sqlx::query(
-        "INSERT INTO calls (id, client_id, campaign_id, record_id, phone_idx, phone, trunk, started_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO calls (id, client_id, campaign_id, record_id, phone_idx, phone, trunk, started_at, caller_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(a.call.to_string())
     .bind(&a.client.0)
@@ -228,6 +228,7 @@ pub async fn begin_attempt(pool: &SqlitePool, a: &AttemptStart) -> StoreResult<(
     .bind(&a.phone)
     .bind(&a.trunk)
     .bind(a.started_at)
+    .bind(&a.caller_id)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
