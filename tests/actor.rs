@@ -59,6 +59,7 @@ async fn deps() -> (Arc<CallDeps>, mpsc::UnboundedReceiver<FarEnd>) {
         asserted_identity: None,
         privacy: None,
         identity: None,
+        advertised_address: None,
     };
     // A second trunk and a group over both, for failover.
     let second = TrunkConfig { name: "t2".into(), port: 5998, ..trunk.clone() };
@@ -75,6 +76,7 @@ async fn deps() -> (Arc<CallDeps>, mpsc::UnboundedReceiver<FarEnd>) {
         registry: Arc::new(CallRegistry::new(Duration::from_secs(3600), 100)),
         rtp: RtpPorts::new("127.0.0.1".parse().unwrap(), 41_000, 41_999),
         idle: IdleMedia::Silence,
+        symmetric_rtp: true,
         queue_timeout: Duration::from_secs(30),
         shutdown: CancellationToken::new(),
         events: dialerd::events::EventBus::new(1024),
@@ -366,4 +368,45 @@ async fn failover_on_503_pauses_the_trunk_but_never_on_486_or_6xx() {
         assert!(far.try_recv().is_err(), "{status}: no failover");
         assert_eq!(view.borrow().sip_status, Some(status));
     }
+}
+
+/// Symmetric RTP: the far end's SDP names one address, its RTP comes from
+/// another (NAT); our RTP follows the packets, once.
+#[tokio::test(start_paused = true)]
+async fn rtp_latches_onto_where_the_far_end_sends_from() {
+    let (deps, mut far) = deps().await;
+    let (_view, _cmd, _done) = spawn(&deps, plan(None, Some((1, Duration::from_secs(60)))));
+    let (req, events, _commands) = far.recv().await.unwrap();
+    let offer = String::from_utf8_lossy(&req.sdp_offer).to_string();
+    let actor_port: u16 =
+        offer.lines().find_map(|l| l.strip_prefix("m=audio ")).unwrap().split(' ').next().unwrap().parse().unwrap();
+    let declared = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let natted = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let sdp = format!(
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {} RTP/AVP 0\r\n",
+        declared.local_addr().unwrap().port()
+    );
+    events.send(LegEvent::Answered { sdp: Some(sdp.into_bytes()) }).await.unwrap();
+    let mut buf = [0u8; 2048];
+    // Until the far end speaks, our silence goes where its SDP says.
+    declared.recv_from(&mut buf).await.unwrap();
+    let mut pkt = vec![0x80, 0, 0, 1, 0, 0, 0, 160, 0, 0, 0, 9];
+    pkt.extend([0xffu8; 160]);
+    natted.send_to(&pkt, ("127.0.0.1", actor_port)).await.unwrap();
+    let (_, from) = tokio::time::timeout(Duration::from_secs(1), natted.recv_from(&mut buf))
+        .await
+        .expect("RTP reaches the address the far end sends from")
+        .unwrap();
+    assert_eq!(from.port(), actor_port, "our RTP now reaches the NATed source");
+    // And no longer the declared address (drain what was already sent).
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    while declared.try_recv_from(&mut buf).is_ok() {}
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(declared.try_recv_from(&mut buf).is_err(), "nothing more to the SDP address");
+    // A stranger later in the call does not take the stream.
+    let stranger = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    stranger.send_to(&pkt, ("127.0.0.1", actor_port)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(stranger.try_recv_from(&mut buf).is_err(), "latching happens once");
+    assert!(natted.try_recv_from(&mut buf).is_ok(), "the latched address still gets RTP");
 }

@@ -299,3 +299,23 @@ fn a_calls_identity_replaces_the_trunks() {
     assert_eq!(invite.lines().filter(|l| l.starts_with("Identity:")).count(), 1, "{invite}");
     assert!(!r.messages.contains("stale.token"), "the trunk's value is not sent");
 }
+
+/// Issue 9: behind NAT or on a wildcard listener, `[sip]
+/// advertised_address` goes into Via, Contact and SDP `c=` (SIPp checks
+/// all three), and the far end's ACK and BYE reach dialerd through it; a
+/// trunk's own `advertised_address` wins for its calls' Contact and SDP.
+#[test]
+fn the_advertised_address_is_what_the_far_end_sees_and_uses() {
+    for (trunk, addr) in [("", "127.0.0.3"), ("advertised_address = \"127.0.0.4\"", "127.0.0.4")] {
+        let re = addr.replace('.', "\\.");
+        // Via is the stack's, built from the listener: the global address.
+        let sipp = Sipp::uas_templated("advertised_check.xml", &[("@ADDR_RE@", &re), ("@VIA_RE@", "127\\.0\\.0\\.3")]);
+        let opts = Opts { sip: "advertised_address = \"127.0.0.3\"".into(), trunk: trunk.into(), ..Default::default() };
+        let d = Daemon::start_listening(sipp.port, opts, "0.0.0.0");
+        let gather = json!({"max_digits": 1, "timeout_s": 0.5});
+        let id = d.call(call_body(json!({"gather": gather})));
+        let v = d.wait_ended(&id, Duration::from_secs(10));
+        assert_eq!(v["disposition"], "answered", "{v}");
+        assert_sipp(&sipp.wait(Duration::from_secs(10)), 1);
+    }
+}

@@ -34,6 +34,8 @@ pub struct CallDeps {
     pub registry: Arc<CallRegistry>,
     pub rtp: RtpPorts,
     pub idle: IdleMedia,
+    /// `[media] symmetric_rtp`: latch onto where the far end's RTP comes from.
+    pub symmetric_rtp: bool,
     pub queue_timeout: Duration,
     pub shutdown: CancellationToken,
     /// Every call event is published here (`call.*`, docs/events.md).
@@ -246,10 +248,15 @@ impl Actor {
                     self.machine.handle_leg(now(), ev);
                 }
                 r = recv_rtp(&self.rtp, &mut buf), if media_on => {
-                    if let Ok(n) = r {
+                    if let Ok((n, from)) = r {
                         self.machine.rtp_received(now());
                         match self.media.as_mut() {
-                            Some(media) => media.handle_rtp(now(), &buf[..n]),
+                            Some(media) => {
+                                if self.deps.symmetric_rtp && media.latch(from, &buf[..n]) {
+                                    debug!(call = %self.id, %from, "RTP latched to where the far end sends from");
+                                }
+                                media.handle_rtp(now(), &buf[..n])
+                            }
                             None => self.forward_rtp(&buf[..n]),
                         }
                     }
@@ -448,8 +455,9 @@ impl Actor {
             self.invite = Some(self.deps.admission.invite().await);
         }
         let port = self.rtp.as_ref().and_then(|s| s.local_addr().ok()).map_or(0, |a| a.port());
-        let offer = sdp::offer(self.deps.rtp.ip(), port, rand::random::<u32>() as u64, 1);
         let cfg = &self.trunk.cfg;
+        let offer =
+            sdp::offer(cfg.advertised_address.unwrap_or(self.deps.rtp.ip()), port, rand::random::<u32>() as u64, 1);
         let credentials = match (&cfg.username, &cfg.password) {
             (Some(u), Some(p)) => {
                 Some(Credentials { username: u.clone(), password: p.clone(), realm: cfg.realm.clone() })
@@ -462,6 +470,7 @@ impl Actor {
             target: self.trunk.target,
             transport: cfg.transport,
             tls_name: cfg.host.parse::<std::net::IpAddr>().is_err().then(|| cfg.host.clone()),
+            advertised: cfg.advertised_address,
             user,
             host: self.host.clone(),
             from_user: self.from_user.clone(),
@@ -497,7 +506,8 @@ impl Actor {
         match negotiated {
             Ok(n) => {
                 let port = self.rtp.as_ref().and_then(|s| s.local_addr().ok()).map_or(0, |a| a.port());
-                let answer = sdp::answer(self.deps.rtp.ip(), port, rand::random::<u32>() as u64, &n);
+                let ip = self.trunk.cfg.advertised_address.unwrap_or(self.deps.rtp.ip());
+                let answer = sdp::answer(ip, port, rand::random::<u32>() as u64, &n);
                 self.command(LegCommand::Answer { sdp: answer.into_bytes() });
                 self.machine.handle_leg(now(), LegEvent::Answered { sdp: offer });
             }
@@ -585,9 +595,9 @@ async fn recv_leg(leg: &mut Option<UacLeg>) -> Option<LegEvent> {
     }
 }
 
-async fn recv_rtp(sock: &Option<UdpSocket>, buf: &mut [u8]) -> std::io::Result<usize> {
+async fn recv_rtp(sock: &Option<UdpSocket>, buf: &mut [u8]) -> std::io::Result<(usize, std::net::SocketAddr)> {
     match sock {
-        Some(s) => s.recv_from(buf).await.map(|(n, _)| n),
+        Some(s) => s.recv_from(buf).await,
         None => std::future::pending().await,
     }
 }

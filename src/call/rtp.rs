@@ -11,7 +11,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use tokio::net::UdpSocket;
 
 pub struct RtpPorts {
-    ip: IpAddr,
+    bind_ip: IpAddr,
+    /// What SDP says (`[sip] advertised_address` behind NAT); `ip` by default.
+    advertised: IpAddr,
     first: u16,
     count: u32,
     cursor: AtomicU32,
@@ -21,11 +23,19 @@ impl RtpPorts {
     pub fn new(ip: IpAddr, min: u16, max: u16) -> Self {
         let first = min + (min & 1);
         let count = ((max.saturating_sub(first)) / 2 + 1) as u32;
-        Self { ip, first, count, cursor: AtomicU32::new(rand::random::<u32>() % count.max(1)) }
+        Self { bind_ip: ip, advertised: ip, first, count, cursor: AtomicU32::new(rand::random::<u32>() % count.max(1)) }
     }
 
+    /// Binds on `ip` but writes `advertised` into SDP (a host behind NAT,
+    /// or listening on a wildcard address).
+    pub fn advertising(mut self, advertised: IpAddr) -> Self {
+        self.advertised = advertised;
+        self
+    }
+
+    /// The address SDP offers and answers carry.
     pub fn ip(&self) -> IpAddr {
-        self.ip
+        self.advertised
     }
 
     /// Binds the next free even port of the range.
@@ -35,7 +45,7 @@ impl RtpPorts {
         for _ in 0..tries {
             let i = self.cursor.fetch_add(1, Ordering::Relaxed) % self.count;
             let port = self.first + (i * 2) as u16;
-            match UdpSocket::bind(SocketAddr::new(self.ip, port)).await {
+            match UdpSocket::bind(SocketAddr::new(self.bind_ip, port)).await {
                 Ok(s) => return Ok(s),
                 Err(e) => last = e,
             }

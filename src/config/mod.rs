@@ -100,6 +100,9 @@ pub struct SipConfig {
     pub tls_ca: PathBuf,
     /// A TCP/TLS connection idle this long is closed (longer than calls).
     pub stream_idle_timeout: Duration,
+    /// The public IP written in Via, Contact and SDP when we listen on a
+    /// wildcard or sit behind NAT (ports stay the listeners').
+    pub advertised_address: Option<IpAddr>,
 }
 
 #[derive(Debug, Clone)]
@@ -157,6 +160,9 @@ pub struct MediaConfig {
     pub idle: IdleMedia,
     /// Address written in SDP `c=`; defaults to the SIP listen address.
     pub address: Option<IpAddr>,
+    /// Send RTP where the far end's RTP comes from (NAT), not only where
+    /// its SDP says (`MediaSession::latch`).
+    pub symmetric_rtp: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -240,6 +246,9 @@ pub struct TrunkConfig {
     /// RFC 8224 `Identity` value (a STIR/SHAKEN PASSporT signed elsewhere),
     /// sent untouched.
     pub identity: Option<String>,
+    /// Overrides `[sip] advertised_address` in Contact and SDP for this
+    /// trunk's calls (e.g. a trunk on a private network beside public ones).
+    pub advertised_address: Option<IpAddr>,
 }
 
 impl TrunkConfig {
@@ -375,6 +384,7 @@ impl Config {
             tls_key: r.opt_string("tls_key").map(PathBuf::from),
             tls_ca: r.path("tls_ca", "/etc/ssl/certs/ca-certificates.crt"),
             stream_idle_timeout: r.seconds("stream_idle_timeout_s", 7200.0, 1.0, 7.0 * 86_400.0),
+            advertised_address: r.ip("advertised_address"),
         };
         if sip.listen_tls.is_some() {
             for (key, v) in [("tls_cert", &sip.tls_cert), ("tls_key", &sip.tls_key)] {
@@ -419,14 +429,9 @@ impl Config {
             r.problem("prompts_dir", format!("{} is not a directory", prompts_dir.display()));
         }
         let idle = r.choice("idle", IdleMedia::Silence, &[("silence", IdleMedia::Silence), ("none", IdleMedia::None)]);
-        let address = r.opt_string("address").and_then(|s| match s.parse::<IpAddr>() {
-            Ok(ip) if !ip.is_unspecified() => Some(ip),
-            _ => {
-                r.problem("address", format!("{s:?} is not a usable IP address for SDP"));
-                None
-            }
-        });
-        let media = MediaConfig { rtp_port_min, rtp_port_max, prompts_dir, idle, address };
+        let address = r.ip("address");
+        let symmetric_rtp = r.boolean("symmetric_rtp", true);
+        let media = MediaConfig { rtp_port_min, rtp_port_max, prompts_dir, idle, address, symmetric_rtp };
         r.finish();
 
         let t = table("calls", &mut problems);
@@ -543,13 +548,23 @@ impl Config {
         if problems.is_empty() { Ok(cfg) } else { Err(ConfigError::Invalid(problems)) }
     }
 
-    /// The IP written into SDP: `[media] address`, else the SIP listen IP
-    /// unless that is a wildcard (then loopback; issue 9 adds advertised
-    /// addresses for public hosts).
+    /// The IP RTP sockets bind: `[media] address`, else the SIP listen IP
+    /// (a wildcard stays a wildcard).
+    pub fn media_bind_ip(&self) -> IpAddr {
+        self.media.address.unwrap_or(self.sip.listen.ip())
+    }
+
+    /// The IP written into SDP: `[sip] advertised_address` (public hosts,
+    /// NAT), else `[media] address`, else the SIP listen IP (loopback when
+    /// that is a wildcard and nothing is advertised).
     pub fn media_ip(&self) -> IpAddr {
-        self.media.address.unwrap_or_else(|| {
+        self.sip.advertised_address.or(self.media.address).unwrap_or_else(|| {
             let ip = self.sip.listen.ip();
-            if ip.is_unspecified() { IpAddr::from([127, 0, 0, 1]) } else { ip }
+            if ip.is_unspecified() {
+                if ip.is_ipv6() { IpAddr::from(std::net::Ipv6Addr::LOCALHOST) } else { IpAddr::from([127, 0, 0, 1]) }
+            } else {
+                ip
+            }
         })
     }
 

@@ -109,6 +109,18 @@ impl<'t, 'p> Reader<'t, 'p> {
         }
     }
 
+    /// An optional IP address others can reach us at (never a wildcard).
+    pub fn ip(&mut self, name: &str) -> Option<std::net::IpAddr> {
+        let text = self.opt_string(name)?;
+        match text.parse::<std::net::IpAddr>() {
+            Ok(ip) if !ip.is_unspecified() => Some(ip),
+            _ => {
+                self.problem(name, format!("{text:?} is not a usable IP address (e.g. 203.0.113.7 or 2001:db8::7)"));
+                None
+            }
+        }
+    }
+
     pub fn number(&mut self, name: &str, default: f64, min: f64, max: f64) -> f64 {
         let v = match self.raw(name) {
             None => return default,

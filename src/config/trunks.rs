@@ -109,6 +109,7 @@ pub(super) fn read_trunks(v: Option<&Value>, problems: &mut Vec<Problem>) -> Vec
         if identity.as_ref().is_some_and(|i| i.is_empty() || i.contains(['\r', '\n'])) {
             r.problem("identity", "a single-line Identity header value (RFC 8224)");
         }
+        let advertised_address = r.ip("advertised_address");
         let mut inbound_cidrs = Vec::new();
         for (i, c) in r.strings("inbound_cidrs").unwrap_or_default().iter().enumerate() {
             match super::Cidr::parse(c) {
@@ -141,6 +142,7 @@ pub(super) fn read_trunks(v: Option<&Value>, problems: &mut Vec<Problem>) -> Vec
                 asserted_identity,
                 privacy,
                 identity,
+                advertised_address,
             });
         }
     }

@@ -86,6 +86,8 @@ pub struct MediaSession {
     /// (how long, silent since) while a `watch_silence` is armed.
     silence_watch: Option<(Duration, Instant)>,
     pcm: Vec<i16>,
+    /// `latch` has moved `remote` once.
+    latched: bool,
 }
 
 /// Mean |sample| below this is silence (Asterisk AMD's default threshold).
@@ -119,6 +121,7 @@ impl MediaSession {
             amd: None,
             silence_watch: None,
             pcm: Vec::with_capacity(SAMPLES_PER_FRAME),
+            latched: false,
         };
         if idle == IdleMedia::Silence {
             s.resume(now);
@@ -265,6 +268,25 @@ impl MediaSession {
         self.marker_next = false;
         self.stats.tx_packets += 1;
         self.transmits.push_back(Transmit { dest: self.remote, packet });
+    }
+
+    /// Symmetric RTP (RFC 4961, "comedia"): a far end behind NAT sends
+    /// from an address other than the one its SDP names, and only packets
+    /// sent back to that address get through its NAT. The first packet of
+    /// the negotiated stream from elsewhere moves our sending there — once,
+    /// so a stranger's packets later in the call cannot take the stream.
+    /// Returns whether it moved.
+    pub fn latch(&mut self, from: SocketAddr, data: &[u8]) -> bool {
+        if self.latched || from == self.remote {
+            return false;
+        }
+        let ours = rtp_rs::RtpReader::new(data)
+            .is_ok_and(|r| r.payload_type() == self.payload_type || Some(r.payload_type()) == self.dtmf_payload_type);
+        if ours {
+            self.remote = from;
+            self.latched = true;
+        }
+        ours
     }
 
     /// Feeds one received datagram.

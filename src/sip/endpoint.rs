@@ -41,6 +41,9 @@ pub struct SipSettings {
     pub tls: TlsMaterial,
     /// A TCP/TLS connection with no traffic this long is closed.
     pub stream_idle_timeout: Duration,
+    /// The IP others reach us at, written in Via, Contact and From (ports
+    /// stay the listeners').
+    pub advertised: Option<std::net::IpAddr>,
 }
 
 /// PEM bytes read from the configured files.
@@ -65,6 +68,14 @@ pub struct Listeners {
     pub udp: SocketAddr,
     pub tcp: Option<SocketAddr>,
     pub tls: Option<SocketAddr>,
+    pub advertised: Option<std::net::IpAddr>,
+}
+
+impl Listeners {
+    /// How `local` appears on the wire: the advertised IP, same port.
+    pub fn public(&self, local: SocketAddr) -> SocketAddr {
+        self.advertised.map_or(local, |ip| SocketAddr::new(ip, local.port()))
+    }
 }
 
 pub(crate) struct Shared {
@@ -82,20 +93,26 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// `host:port` for From/Contact, IPv6 in brackets.
+    /// `host:port` for From/Contact, IPv6 in brackets (the advertised IP
+    /// when there is one).
     pub fn local_host(&self) -> String {
-        self.local.to_string()
+        self.listeners.public(self.local).to_string()
     }
 
     /// Our Contact for a dialog over `transport`: that transport's listener
     /// when we have one. Without one the far end must send in-dialog
     /// requests back over our connection (RFC 5923 `alias` in our Via).
-    pub fn contact(&self, user: &str, transport: SipTransport) -> String {
-        let on = |l: Option<SocketAddr>| l.unwrap_or(self.listeners.udp);
+    /// `advertised` overrides the global advertised IP (a trunk's own).
+    pub fn contact(&self, user: &str, transport: SipTransport, advertised: Option<std::net::IpAddr>) -> String {
+        let l = &self.listeners;
+        let on = |a: Option<SocketAddr>| {
+            let local = a.unwrap_or(l.udp);
+            advertised.map_or_else(|| l.public(local), |ip| SocketAddr::new(ip, local.port()))
+        };
         match transport {
-            SipTransport::Udp => format!("sip:{user}@{}", self.listeners.udp),
-            SipTransport::Tcp => format!("sip:{user}@{};transport=tcp", on(self.listeners.tcp)),
-            SipTransport::Tls => format!("sip:{user}@{};transport=tls", on(self.listeners.tls)),
+            SipTransport::Udp => format!("sip:{user}@{}", on(None)),
+            SipTransport::Tcp => format!("sip:{user}@{};transport=tcp", on(l.tcp)),
+            SipTransport::Tls => format!("sip:{user}@{};transport=tls", on(l.tls)),
         }
     }
 }
@@ -156,14 +173,17 @@ impl SipEndpoint {
         // The process-wide provider: ring, never aws-lc.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let transport = TransportLayer::new(cancel.child_token());
-        let conn = UdpConnection::from_socket(Arc::new(socket), None, Some(cancel.child_token()))
+        // RFC 3261 §18.2.1 / RFC 3581: Via carries the public address;
+        // responses to us still go to where requests came from (rport).
+        let external = |a: SocketAddr| s.advertised.map(|ip| SocketAddr::new(ip, a.port()));
+        let conn = UdpConnection::from_socket(Arc::new(socket), external(local), Some(cancel.child_token()))
             .await
             .map_err(|e| SipError::Stack(e.to_string()))?;
         transport.add_transport(conn.into());
         let stack = |e: rsipstack::Error| SipError::Stack(e.to_string());
         if let Some(addr) = s.listen_tcp {
             check_bind(addr)?;
-            transport.add_transport(TcpListenerConnection::new(addr, None).await.map_err(stack)?.into());
+            transport.add_transport(TcpListenerConnection::new(addr, external(addr)).await.map_err(stack)?.into());
         }
         let mut tls_listener = None;
         if let Some(addr) = s.listen_tls {
@@ -173,14 +193,14 @@ impl SipEndpoint {
             check_certificate(&cert, &key).map_err(|e| SipError::Tls(format!("sip.tls_cert, sip.tls_key: {e}")))?;
             check_bind(addr)?;
             let config = TlsConfig { cert: Some(cert), key: Some(key), ..Default::default() };
-            let listener = TlsListenerConnection::new(addr, None, config).await.map_err(stack)?;
+            let listener = TlsListenerConnection::new(addr, external(addr), config).await.map_err(stack)?;
             transport.add_transport(listener.clone().into());
             tls_listener = Some(listener);
         }
         // Client side of TLS trunks: only the configured CAs are trusted.
         transport.set_tls_config(TlsConfig { ca_certs: s.tls.ca.clone(), ..Default::default() });
         transport.set_stream_idle_timeout(s.stream_idle_timeout);
-        let listeners = Listeners { udp: local, tcp: s.listen_tcp, tls: s.listen_tls };
+        let listeners = Listeners { udp: local, tcp: s.listen_tcp, tls: s.listen_tls, advertised: s.advertised };
         let option = EndpointOption { t1: s.t1, t2: s.t2, t4: s.t4, t1x64: s.t1 * 64, ..Default::default() };
         let endpoint = EndpointBuilder::new()
             .with_user_agent(&s.user_agent)

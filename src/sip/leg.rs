@@ -34,6 +34,9 @@ pub struct InviteRequest {
     /// The trunk's host name when it is one: TLS checks the certificate
     /// against it (SNI).
     pub tls_name: Option<String>,
+    /// The trunk's own advertised IP for From and Contact (its
+    /// `advertised_address`), over `[sip] advertised_address`.
+    pub advertised: Option<std::net::IpAddr>,
     /// Request-URI user (the number or extension).
     pub user: String,
     /// Request-URI host[:port] (the trunk's, or the host of a `sip:` target).

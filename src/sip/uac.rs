@@ -15,6 +15,7 @@ use rsipstack::dialog::invitation::InviteOption;
 use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::sip::prelude::HeadersExt;
 use rsipstack::sip::{Header, Response, StatusCode, StatusCodeKind};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -195,9 +196,11 @@ async fn on_state(req: &InviteRequest, state: DialogState, events: &mpsc::Sender
 fn invite_option(shared: &Shared, req: &InviteRequest, auth: Option<Header>) -> Result<InviteOption, String> {
     let callee =
         rsipstack::sip::Uri::try_from(req.request_uri().as_str()).map_err(|e| format!("bad Request-URI: {e}"))?;
-    let caller = rsipstack::sip::Uri::try_from(format!("sip:{}@{}", req.from_user, shared.local_host()).as_str())
+    let from_host =
+        req.advertised.map_or_else(|| shared.local_host(), |ip| SocketAddr::new(ip, shared.local.port()).to_string());
+    let caller = rsipstack::sip::Uri::try_from(format!("sip:{}@{from_host}", req.from_user).as_str())
         .map_err(|e| format!("bad From: {e}"))?;
-    let contact = rsipstack::sip::Uri::try_from(shared.contact(&req.from_user, req.transport).as_str())
+    let contact = rsipstack::sip::Uri::try_from(shared.contact(&req.from_user, req.transport, req.advertised).as_str())
         .map_err(|e| format!("bad Contact: {e}"))?;
     let destination = super::endpoint::destination(req.target, req.transport, req.tls_name.as_deref());
     Ok(InviteOption {

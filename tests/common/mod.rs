@@ -80,6 +80,11 @@ pub struct Opts {
 
 impl Daemon {
     pub fn start(trunk_port: u16, opts: Opts) -> Daemon {
+        Self::start_listening(trunk_port, opts, "127.0.0.1")
+    }
+
+    /// `start` with SIP listening on `ip` (e.g. the wildcard `0.0.0.0`).
+    pub fn start_listening(trunk_port: u16, opts: Opts, ip: &str) -> Daemon {
         let dir = tempfile::tempdir().unwrap();
         let dialplans = if opts.dialplans.is_empty() {
             repo().join("dialplans")
@@ -97,7 +102,7 @@ impl Daemon {
 format = "json"
 level = "info,dialerd=debug"
 [sip]
-listen = "127.0.0.1:0"
+listen = "{sip_ip}:0"
 t1_ms = 50
 {sip}
 [api]
@@ -126,6 +131,7 @@ caller_name = "Test Caller"
 {tail}
 "#,
             sip = opts.sip,
+            sip_ip = ip,
             data = dir.path().join("var").display(),
             prompts = repo().join("dialplans/prompts").display(),
             media = opts.media,
