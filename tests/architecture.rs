@@ -66,6 +66,7 @@ fn sans_io_cores_do_no_io_and_read_no_clock() {
         "call/plan.rs",
         "call/script.rs",
         "call/outcome.rs",
+        "call/hold.rs",
         "trunk/gate.rs",
         "trunk/health.rs",
         "sip/digest.rs",

@@ -277,3 +277,46 @@ fn caller_identity_headers_are_sent_as_configured() {
     assert_eq!(v["sip_status"], 486, "{v}");
     assert_sipp(&sipp.wait(Duration::from_secs(10)), 1);
 }
+
+/// The far end's `pause` dialplan: the call stays up until someone hangs up.
+const PAUSE_30: &str = "description = \"Hold\"\nstart = \"hold\"\n[nodes.hold]\nkind = \"pause\"\nseconds = 30\n\
+                        next = \"done\"\n[nodes.done]\nkind = \"hangup\"\n";
+
+/// Issue 9: a carrier holds the call by re-INVITE (sendonly; SIPp checks
+/// our 200 says recvonly), resumes it, refreshes the session by UPDATE
+/// (SIPp checks our SDP came back unchanged, o= version included), offers
+/// G.729 alone (SIPp expects 488) and hangs up. The call shows held and
+/// resumed, and the 1 s RTP timeout does not end it during the 1.5 s hold
+/// (SIPp sends no RTP at all).
+#[test]
+fn carrier_hold_resume_refresh_and_refused_codec_change() {
+    let sipp = Sipp::uas("reinvite_hold.xml", 1);
+    let opts = Opts {
+        calls: "rtp_timeout_s = 1".into(),
+        dialplans: vec![("pause.toml".into(), PAUSE_30.into())],
+        ..Default::default()
+    };
+    let d = Daemon::start(sipp.port, opts);
+    let id = d.call(call_body(json!({"dialplan": "pause"})));
+    let held = wait_view(&d, &id, |v| v["on_hold"] == true);
+    assert_eq!(held["state"], "answered", "{held:#}");
+    let v = d.wait_ended(&id, T);
+    assert_eq!(hangup_cause(&v), "remote_bye", "not rtp_timeout: held calls are silent on purpose {v:#}");
+    assert_eq!(event_types(&v), ["dialing", "answered", "held", "resumed", "hangup"], "{v:#}");
+    assert_eq!(v["events"][2]["direction"], "sendonly");
+    assert_eq!(v["on_hold"], false);
+    assert_sipp(&sipp.wait(T), 1);
+}
+
+/// Polls the call until `pred` holds (or fails after `T`).
+fn wait_view(d: &Daemon, id: &str, pred: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + T;
+    loop {
+        let v = d.call_view(id);
+        if pred(&v) {
+            return v;
+        }
+        assert!(std::time::Instant::now() < deadline, "call {id} never matched: {v:#}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -296,6 +296,12 @@ impl Actor {
                     self.media = Some(MediaSession::new(&n, self.deps.idle, seed(), now()));
                     self.negotiated = Some(n);
                 }
+                Action::UpdateMedia(n) => {
+                    if let Some(media) = self.media.as_mut() {
+                        media.update(&n);
+                    }
+                    self.negotiated = Some(n);
+                }
                 Action::ListenEarly(n) => {
                     if self.media.is_none() {
                         self.media = Some(MediaSession::listen_only(&n, seed(), now()));
@@ -547,6 +553,8 @@ fn event_out(e: &Event) -> Option<(&'static str, serde_json::Value)> {
         Event::Dtmf { .. } => "call.dtmf",
         Event::Amd { .. } => "call.amd",
         Event::Sit { .. } => "call.sit",
+        Event::Held { .. } => "call.held",
+        Event::Resumed => "call.resumed",
         Event::Hangup { .. } => return None,
     };
     let mut data = serde_json::to_value(e).ok()?;

@@ -67,6 +67,9 @@ pub struct CallMachine {
     pub(super) media_started: bool,
     /// The flow, from answer on.
     pub(super) flow: Option<FlowRun>,
+    /// The media session as last settled, from answer on (`hold.rs`).
+    pub(super) session: Option<sdp::Negotiated>,
+    pub(super) hold: super::hold::HoldState,
 }
 
 impl CallMachine {
@@ -80,6 +83,8 @@ impl CallMachine {
             answered_at: None,
             media_started: false,
             flow: None,
+            session: None,
+            hold: super::hold::HoldState::Active,
         }
     }
 
@@ -158,6 +163,12 @@ impl CallMachine {
     }
 
     pub fn handle_leg(&mut self, now: Instant, ev: LegEvent) {
+        // In-dialog news of an answered call: media, not dialling.
+        let ev = match ev {
+            LegEvent::Modified { session } => return self.session_modified(now, session),
+            LegEvent::Dtmf { digit } => return self.handle_media(now, crate::media::MediaEvent::Dtmf(digit)),
+            ev => ev,
+        };
         let phase = std::mem::replace(&mut self.phase, Phase::Ended);
         self.phase = match (phase, ev) {
             // §13.2.2.1: provisional responses; 18x may carry early media.
@@ -342,6 +353,10 @@ impl CallMachine {
     /// A datagram came from the far end (or, bridged, from our leg's far
     /// end): the silence timer starts again.
     pub fn rtp_received(&mut self, now: Instant) {
+        // On hold the far end may be silent as long as it likes.
+        if self.is_held() {
+            return;
+        }
         if let (Phase::Answered, Some(t)) = (&self.phase, self.plan.rtp_timeout) {
             self.timers.rtp_idle = Some(now + t);
         }

@@ -3,6 +3,7 @@
 
 pub mod actor;
 pub mod bridge;
+mod hold;
 pub mod inbound;
 pub mod log;
 pub mod machine;

@@ -59,6 +59,8 @@ pub struct CallView {
     pub ended_at: Option<Timestamp>,
     /// Answer to hang-up; absent for unanswered calls.
     pub duration_ms: Option<u64>,
+    /// The far end holds the call (a `held` event; `resumed` clears it).
+    pub on_hold: bool,
     /// The flow run after answer: nodes taken, digits per node, outcome.
     pub flow: Option<FlowView>,
     /// The agent's CRM answer to the screen pop (seed 004), when one was sent.
@@ -98,6 +100,7 @@ impl CallView {
             answered_at: None,
             ended_at: None,
             duration_ms: None,
+            on_hold: false,
             flow: None,
             crm: None,
             crm_error: None,
@@ -121,6 +124,8 @@ impl CallView {
                 self.sip_status = Some(200);
             }
             Event::Dtmf { digit } => self.digits.push(*digit),
+            Event::Held { .. } => self.on_hold = true,
+            Event::Resumed => self.on_hold = false,
             Event::Amd { .. } | Event::Sit { .. } => {}
             // `ended` is set by `finish`, with the outcome, so whoever sees
             // the state sees the disposition too.

@@ -64,6 +64,12 @@ pub enum LegEvent {
     Failed { status: Option<u16>, reason: String },
     /// The far end sent BYE (§15.1.2); already answered 200.
     RemoteBye { reason: Option<String> },
+    /// The far end changed the session by re-INVITE or UPDATE (RFC 3311,
+    /// RFC 3264 §8) and we accepted: hold, resume, a new codec or address.
+    /// Already answered 200; every accepted offer is reported, refreshes too.
+    Modified { session: crate::media::Negotiated },
+    /// A digit sent in a SIP INFO (`application/dtmf-relay`, `application/dtmf`).
+    Dtmf { digit: char },
     /// Our BYE completed (or timed out); the leg is gone.
     Ended,
 }

@@ -9,17 +9,18 @@
 
 use super::digest::{self, Challenge};
 use super::endpoint::Shared;
+use super::indialog::{self, Session};
 use super::leg::{InviteRequest, LegCommand, LegEvent};
 use rsipstack::dialog::dialog::{DialogState, TerminatedReason};
 use rsipstack::dialog::invitation::InviteOption;
 use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::sip::prelude::HeadersExt;
-use rsipstack::sip::{Header, Response, StatusCode, StatusCodeKind};
+use rsipstack::sip::{Header, Response, StatusCodeKind};
 use rsipstack::transport::SipAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
-use tracing::{debug, warn};
+use tracing::debug;
 
 pub(super) async fn run(
     shared: Arc<Shared>,
@@ -31,7 +32,7 @@ pub(super) async fn run(
     let mut answered_nonces: Vec<String> = Vec::new();
     let mut cancel_requested = false;
 
-    let (dialog, confirmed_id, states) = loop {
+    let (dialog, confirmed_id, states, session) = loop {
         let option = match invite_option(&shared, &req, auth.take()) {
             Ok(o) => o,
             Err(reason) => {
@@ -50,10 +51,12 @@ pub(super) async fn run(
         if cancel_requested {
             cancel(&dialog);
         }
+        // An UPDATE before the answer is answered from our offer.
+        let mut early = Some(Session::new(req.sdp_offer.clone(), None));
         let result = loop {
             tokio::select! {
                 biased;
-                Some(state) = states.recv() => on_state(&req, state, &events, false).await,
+                Some(state) = states.recv() => on_state(state, &mut early, &events).await,
                 res = &mut join => break res,
                 cmd = commands.recv(), if !cancel_requested => match cmd {
                     // Before answer both commands mean CANCEL (§9.1).
@@ -66,7 +69,7 @@ pub(super) async fn run(
         };
         // Progress reported before the final response is still queued.
         while let Ok(state) = states.try_recv() {
-            on_state(&req, state, &events, false).await;
+            on_state(state, &mut early, &events).await;
         }
         let outcome = match result {
             Ok(Ok((id, Some(resp)))) => {
@@ -76,8 +79,9 @@ pub(super) async fn run(
                         Some(LegEvent::AnsweredAfterCancel)
                     } else {
                         let sdp = (!resp.body.is_empty()).then(|| resp.body.clone());
+                        let session = Session::new(req.sdp_offer.clone(), sdp.as_deref());
                         let _ = events.send(LegEvent::Answered { sdp }).await;
-                        break (dialog, id, states);
+                        break (dialog, id, states, session);
                     }
                 } else if (status == 401 || status == 407) && !cancel_requested {
                     match answer_challenge(&req, &resp, &mut answered_nonces) {
@@ -104,7 +108,7 @@ pub(super) async fn run(
         }
         return;
     };
-    established(shared, req, dialog, confirmed_id, states, events, commands).await;
+    established(shared, req, dialog, confirmed_id, (states, session), events, commands).await;
 }
 
 /// After the 2xx: serve in-dialog requests until either side hangs up.
@@ -113,10 +117,11 @@ async fn established(
     req: InviteRequest,
     dialog: InviteDialog,
     id: rsipstack::dialog::DialogId,
-    mut states: rsipstack::dialog::dialog::DialogStateReceiver,
+    (mut states, session): (rsipstack::dialog::dialog::DialogStateReceiver, Session),
     events: mpsc::Sender<LegEvent>,
     mut commands: mpsc::Receiver<LegCommand>,
 ) {
+    let mut session = Some(session);
     loop {
         tokio::select! {
             biased;
@@ -125,7 +130,9 @@ async fn established(
                     let _ = events.send(LegEvent::RemoteBye { reason: None }).await;
                     break;
                 }
-                Some(state) => on_state(&req, state, &events, true).await,
+                Some(state) => {
+                    indialog::serve(state, &mut session, &events).await;
+                }
                 None => {
                     let _ = events.send(LegEvent::Ended).await;
                     break;
@@ -157,36 +164,12 @@ fn cancel(dialog: &InviteDialog) {
     });
 }
 
-/// Reports provisional responses and answers in-dialog requests.
-async fn on_state(req: &InviteRequest, state: DialogState, events: &mpsc::Sender<LegEvent>, answered: bool) {
-    match state {
-        DialogState::Early(_, resp) if !answered => {
-            let sdp = (!resp.body.is_empty()).then(|| resp.body.clone());
-            let reason = reason_of(&resp);
-            let _ = events.send(LegEvent::Progress { status: resp.status_code.code(), reason, sdp }).await;
-        }
-        // A re-INVITE or UPDATE: a session refresh gets our unchanged SDP
-        // (RFC 4028 §9, RFC 3264 §8); renegotiation arrives with issue 9.
-        DialogState::Updated(_, request, handle) => {
-            let (headers, body) = if request.body.is_empty() && request.method != rsipstack::sip::Method::Invite {
-                (None, None)
-            } else {
-                (Some(vec![Header::ContentType("application/sdp".into())]), Some(req.sdp_offer.clone()))
-            };
-            if handle.respond(StatusCode::OK, headers, body).await.is_err() {
-                warn!(call = %req.call, "could not answer an in-dialog request");
-            }
-        }
-        DialogState::Info(_, _, handle) | DialogState::Options(_, _, handle) => {
-            let _ = handle.reply(StatusCode::OK).await;
-        }
-        DialogState::Notify(_, _, handle)
-        | DialogState::Refer(_, _, handle)
-        | DialogState::Message(_, _, handle)
-        | DialogState::Publish(_, _, handle) => {
-            let _ = handle.reply(StatusCode::MethodNotAllowed).await;
-        }
-        _ => {}
+/// Reports provisional responses and answers early in-dialog requests.
+async fn on_state(state: DialogState, early: &mut Option<Session>, events: &mpsc::Sender<LegEvent>) {
+    if let Some(DialogState::Early(_, resp)) = indialog::serve(state, early, events).await {
+        let sdp = (!resp.body.is_empty()).then(|| resp.body.clone());
+        let reason = reason_of(&resp);
+        let _ = events.send(LegEvent::Progress { status: resp.status_code.code(), reason, sdp }).await;
     }
 }
 
