@@ -320,3 +320,62 @@ fn wait_view(d: &Daemon, id: &str, pred: impl Fn(&serde_json::Value) -> bool) ->
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Issue 9: the Q.850 cause of a carrier's BYE (RFC 3326 `Reason`) is the
+/// call's: in the view, its hang-up event, the metric and the stored log.
+#[test]
+fn a_q850_cause_on_the_callees_bye_is_recorded() {
+    let (d, v, r) = one_call("callee_bye_q850.xml", Opts::default(), json!({"prompt": "welcome.wav"}));
+    assert_sipp(&r, 1);
+    let want = json!({"cause": 17, "text": "User busy"});
+    assert_eq!(v["q850"], want, "{v:#}");
+    assert_eq!(v["events"].as_array().unwrap().last().unwrap()["q850"], want);
+    assert_eq!((v["hangup_by"].as_str(), v["reason"].as_str()), (Some("remote"), Some("User busy")), "{v:#}");
+    assert_eq!(d.metric("dialerd_hangup_cause_total", "cause=\"17\""), 1.0);
+    // The call log (written in batches) keeps it.
+    let id = v["id"].as_str().unwrap();
+    let deadline = std::time::Instant::now() + T;
+    loop {
+        let (_, page) = d.get("/v1/calls");
+        if let Some(row) = page["calls"].as_array().unwrap().iter().find(|c| c["id"] == id) {
+            assert_eq!(row["q850_cause"], 17, "{row}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the call log never showed {id}: {page}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Issue 9: a final error response's Q.850 cause is read too, after a SIP
+/// value in the same header.
+#[test]
+fn a_q850_cause_on_a_busy_answer_is_recorded() {
+    let (d, v, r) = one_call("busy_q850.xml", Opts::default(), json!({}));
+    assert_sipp(&r, 1);
+    assert_eq!((v["disposition"].as_str(), v["sip_status"].as_u64()), (Some("busy"), Some(486)), "{v:#}");
+    assert_eq!(v["q850"], json!({"cause": 17, "text": "User busy"}), "{v:#}");
+    assert_eq!(v["reason"], "Busy Here", "the status line's reason stays the reason");
+    assert_eq!(d.metric("dialerd_hangup_cause_total", "cause=\"17\""), 1.0);
+}
+
+/// Issue 9: our BYE carries a Q.850 cause, which SIPp checks: 16 (normal
+/// clearing) for a hang-up through the API, 31 (normal, unspecified) when
+/// the maximum duration ends the call.
+#[test]
+fn our_bye_carries_a_q850_cause() {
+    for (cause, body) in
+        [("16", json!({"prompt": "welcome.wav"})), ("31", json!({"prompt": "welcome.wav", "max_duration_s": 1}))]
+    {
+        let sipp = Sipp::uas_templated("bye_reason.xml", &[("@CAUSE@", cause)]);
+        let d = Daemon::start(sipp.port, Opts::default());
+        let id = d.call(call_body(body));
+        d.wait_state(&id, "answered", T);
+        if cause == "16" {
+            assert_eq!(d.delete(&format!("/v1/calls/{id}")).0, 202);
+        }
+        let v = d.wait_ended(&id, T);
+        assert_sipp(&sipp.wait(T), 1);
+        assert_eq!(v["q850"]["cause"].as_u64(), Some(cause.parse().unwrap()), "{v:#}");
+        assert_eq!(d.metric("dialerd_hangup_cause_total", &format!("cause=\"{cause}\"")), 1.0);
+    }
+}

@@ -452,7 +452,8 @@ impl Actor {
             Err(reason) => {
                 info!(call = %self.id, reason, "inbound call refused: no usable SDP offer");
                 self.command(LegCommand::Reject { status: 488, reason: None });
-                let ev = LegEvent::Rejected { status: 488, reason, retry_after: None, redirect_user: None };
+                let ev =
+                    LegEvent::Rejected { status: 488, reason, retry_after: None, redirect_user: None, cause: None };
                 self.machine.handle_leg(now(), ev);
             }
         }
@@ -497,6 +498,9 @@ impl Actor {
             let s = media.stats();
             m::rtp_packets(s.rx_packets, s.tx_packets);
         }
+        if let Some(q) = &self.view.borrow().q850 {
+            m::hangup_cause(q.cause);
+        }
         let talked = self.view.borrow().answered_at.map(|a| jiff::Timestamp::now().duration_since(a));
         m::call_ended(&self.trunk.cfg.name, o.disposition.as_str(), talked.and_then(|d| Duration::try_from(d).ok()));
         debug!(call = %self.id, disposition = o.disposition.as_str(), "call ended");
@@ -517,6 +521,7 @@ impl Actor {
                 "outcome": v.flow.as_ref().and_then(|f| f.outcome.clone()),
                 "direction": v.direction,
                 "from": v.from,
+                "q850": v.q850,
             })
         };
         self.publish("call.ended", data);

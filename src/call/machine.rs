@@ -10,6 +10,7 @@ use crate::dialplan::FlowRun;
 use crate::media::sdp;
 use crate::media::sit::SitKind;
 use crate::sip::LegEvent;
+use crate::sip::reason::Q850;
 use std::collections::VecDeque;
 use std::time::Instant;
 
@@ -70,6 +71,9 @@ pub struct CallMachine {
     /// The media session as last settled, from answer on (`hold.rs`).
     pub(super) session: Option<sdp::Negotiated>,
     pub(super) hold: super::hold::HoldState,
+    /// The Q.850 cause of the hang-up: the far end's (its BYE or final
+    /// response), else the one our BYE carried.
+    pub(super) q850: Option<Q850>,
 }
 
 impl CallMachine {
@@ -85,6 +89,7 @@ impl CallMachine {
             flow: None,
             session: None,
             hold: super::hold::HoldState::Active,
+            q850: None,
         }
     }
 
@@ -210,7 +215,8 @@ impl CallMachine {
                 Phase::Dialing { ringing: false, early_media: false, early_sdp: None, hops: hops + 1 }
             }
             // §8.1.3.3/§21.4–21.6: the far end refused the call.
-            (Phase::Dialing { .. }, LegEvent::Rejected { status, reason, retry_after, .. }) => {
+            (Phase::Dialing { .. }, LegEvent::Rejected { status, reason, retry_after, cause, .. }) => {
+                self.q850 = cause;
                 if let (503, Some(d)) = (status, retry_after) {
                     self.actions.push_back(Action::PauseTrunk(d));
                 }
@@ -237,11 +243,14 @@ impl CallMachine {
             }
             // §9.1: a 2xx may cross our CANCEL; the call must still end.
             (Phase::Canceling(why), LegEvent::Answered { .. }) => {
-                self.actions.push_back(Action::Bye { reason: None });
+                let q = Cause::ApiHangup.q850();
+                self.actions.push_back(Action::Bye { reason: Some(q.header()) });
+                self.q850 = Some(q);
                 self.timers.give_up = Some(now + self.plan.give_up_after);
                 Phase::HangingUp(cancel_outcome(why, Some(200), None))
             }
-            (Phase::Canceling(why), LegEvent::Rejected { status, .. }) => {
+            (Phase::Canceling(why), LegEvent::Rejected { status, cause, .. }) => {
+                self.q850 = cause;
                 self.finish(cancel_outcome(why, Some(status), None));
                 Phase::Ended
             }
@@ -258,7 +267,9 @@ impl CallMachine {
                 Phase::Ended
             }
             // §15.1.2: the far end hung up.
-            (Phase::Answered, LegEvent::RemoteBye { reason }) => {
+            (Phase::Answered, LegEvent::RemoteBye { cause }) => {
+                let reason = cause.as_ref().and_then(|c| c.text.clone());
+                self.q850 = cause;
                 self.finish(Outcome {
                     disposition: self.answered_disposition(),
                     cause: Cause::RemoteBye,
@@ -293,6 +304,13 @@ impl CallMachine {
         self.timers.rtp_idle = None;
         self.timers.give_up = Some(now + self.plan.give_up_after);
         self.actions.push_back(Action::StopMedia);
+        // RFC 3326: say why, in the terms carriers record (Q.850).
+        let reason = reason.or_else(|| {
+            let q = outcome.cause.q850();
+            let header = q.header();
+            self.q850 = Some(q);
+            Some(header)
+        });
         self.actions.push_back(Action::Bye { reason });
         Phase::HangingUp(outcome)
     }
@@ -308,6 +326,7 @@ impl CallMachine {
             sip_status: o.sip_status,
             reason: o.reason.clone(),
             by: o.by,
+            q850: self.q850.clone(),
         }));
         self.actions.push_back(Action::Finished(o));
     }

@@ -74,6 +74,8 @@ pub enum Event {
         sip_status: Option<u16>,
         reason: Option<String>,
         by: HangupBy,
+        /// The Q.850 cause of the far end's `Reason` header, else ours.
+        q850: Option<crate::sip::reason::Q850>,
     },
 }
 

@@ -59,6 +59,9 @@ pub struct CallView {
     pub ended_at: Option<Timestamp>,
     /// Answer to hang-up; absent for unanswered calls.
     pub duration_ms: Option<u64>,
+    /// The Q.850 cause (RFC 3326 `Reason`) of the hang-up: the far end's
+    /// (BYE, final error response), else the one our BYE carried.
+    pub q850: Option<crate::sip::reason::Q850>,
     /// The far end holds the call (a `held` event; `resumed` clears it).
     pub on_hold: bool,
     /// The flow run after answer: nodes taken, digits per node, outcome.
@@ -100,6 +103,7 @@ impl CallView {
             answered_at: None,
             ended_at: None,
             duration_ms: None,
+            q850: None,
             on_hold: false,
             flow: None,
             crm: None,
@@ -129,7 +133,7 @@ impl CallView {
             Event::Amd { .. } | Event::Sit { .. } => {}
             // `ended` is set by `finish`, with the outcome, so whoever sees
             // the state sees the disposition too.
-            Event::Hangup { .. } => {}
+            Event::Hangup { q850, .. } => self.q850 = q850.clone(),
         }
         self.events.push(EventRecord { at, event });
     }

@@ -14,6 +14,7 @@ mod indialog;
 pub mod leg;
 pub mod policy;
 mod probe;
+pub mod reason;
 mod router;
 pub mod socket;
 mod uac;

@@ -11,6 +11,7 @@ use super::digest::{self, Challenge};
 use super::endpoint::Shared;
 use super::indialog::{self, Session};
 use super::leg::{InviteRequest, LegCommand, LegEvent};
+use super::reason::Q850;
 use rsipstack::dialog::dialog::{DialogState, TerminatedReason};
 use rsipstack::dialog::invitation::InviteOption;
 use rsipstack::dialog::invite_dialog::InviteDialog;
@@ -127,7 +128,7 @@ async fn established(
             biased;
             state = states.recv() => match state {
                 Some(DialogState::Terminated(_, TerminatedReason::UasBye)) => {
-                    let _ = events.send(LegEvent::RemoteBye { reason: None }).await;
+                    let _ = events.send(LegEvent::RemoteBye { cause: super::router::take_bye_cause(&id) }).await;
                     break;
                 }
                 Some(state) => {
@@ -255,7 +256,11 @@ fn rejected(resp: &Response) -> LegEvent {
     } else {
         None
     };
-    LegEvent::Rejected { status, reason: reason_of(resp), retry_after, redirect_user }
+    let cause = resp.headers.iter().find_map(|h| match h {
+        Header::Reason(v) => Q850::parse(v.value()),
+        _ => None,
+    });
+    LegEvent::Rejected { status, reason: reason_of(resp), retry_after, redirect_user, cause }
 }
 
 /// `Retry-After: 120 (comment);duration=60` → 120 s (RFC 3261 §20.33).

@@ -56,13 +56,16 @@ pub(super) async fn run(
                         reason: "the caller cancelled".into(),
                         retry_after: None,
                         redirect_user: None,
+                        // The CANCEL's Reason stays inside the stack's
+                        // INVITE transaction (docs/sip-stack.md).
+                        cause: None,
                     };
                     let _ = events.send(ev).await;
                     break;
                 }
                 // §15.1.2: the caller hung up.
-                Some(DialogState::Terminated(_, TerminatedReason::UacBye)) => {
-                    let _ = events.send(LegEvent::RemoteBye { reason: None }).await;
+                Some(DialogState::Terminated(id, TerminatedReason::UacBye)) => {
+                    let _ = events.send(LegEvent::RemoteBye { cause: super::router::take_bye_cause(&id) }).await;
                     break;
                 }
                 Some(DialogState::Terminated(_, why)) => {

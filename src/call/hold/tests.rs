@@ -114,6 +114,7 @@ fn rtp_inactivity_does_not_end_a_held_call() {
             sip_status: Some(200),
             reason: Some("no RTP from the far end for 5 s".into()),
             by: crate::call::outcome::HangupBy::System,
+            q850: Some(crate::sip::reason::Q850::new(31, "Normal, unspecified")),
         })),
         "{a:?}"
     );
