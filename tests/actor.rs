@@ -111,6 +111,7 @@ fn spawn(
         admitted: Some((admitted, permit)),
         origin: Default::default(),
         inbound: None,
+        supports_100rel: false,
     };
     (vr, ct, tokio::spawn(actor::run(spec, deps.clone(), vt, cr)))
 }
@@ -247,6 +248,7 @@ async fn an_inbound_call_is_answered_in_the_offered_codec_and_ends_on_the_caller
             admitted: None,
             origin: Default::default(),
             inbound: Some(actor::InboundLeg { leg, offer: offer.map(|o| o.as_bytes().to_vec()), admitted }),
+            supports_100rel: false,
         };
         (vr, events, commands, tokio::spawn(actor::run(spec, deps.clone(), vt, cr)))
     };

@@ -379,3 +379,18 @@ fn our_bye_carries_a_q850_cause() {
         assert_eq!(d.metric("dialerd_hangup_cause_total", &format!("cause=\"{cause}\"")), 1.0);
     }
 }
+
+/// Issue 9, RFC 3262: with `[sip] supports_100rel` our INVITE says
+/// `Supported: 100rel`, and a reliable 183 gets its PRACK (SIPp checks
+/// both, and the RAck) before the 200; the early media's codec holds.
+#[test]
+fn a_reliable_183_is_pracked() {
+    let sipp = Sipp::uas("prack_183.xml", 1);
+    let d = Daemon::start(sipp.port, Opts { sip: "supports_100rel = true".into(), ..Default::default() });
+    let id = d.call(call_body(json!({})));
+    let v = d.wait_ended(&id, T);
+    assert_sipp(&sipp.wait(T), 1);
+    assert_eq!(event_types(&v), ["dialing", "ringing", "early_media", "answered", "hangup"], "{v:#}");
+    assert_eq!(v["events"][3]["codec"], "PCMA");
+    assert_eq!(d.metric("dialerd_sip_messages_total", "direction=\"out\",kind=\"PRACK\""), 1.0);
+}

@@ -66,6 +66,8 @@ pub struct CallSpec {
     pub origin: Origin,
     /// An INVITE from a trunk this call answers, instead of dialling.
     pub inbound: Option<InboundLeg>,
+    /// `[sip] supports_100rel`: our INVITEs say `Supported: 100rel`.
+    pub supports_100rel: bool,
 }
 
 /// The far end's INVITE: its leg, its SDP offer, the capacity it took.
@@ -102,6 +104,7 @@ struct Actor {
     /// What the answer settled (a bridge's relay needs it).
     negotiated: Option<sdp::Negotiated>,
     bridge: Option<Bridge>,
+    supports_100rel: bool,
 }
 
 fn now() -> Instant {
@@ -147,6 +150,7 @@ pub async fn run(
         seq: std::cell::Cell::new(0),
         negotiated: None,
         bridge: None,
+        supports_100rel: spec.supports_100rel,
     };
     m::call_created();
     if a.admitted.is_none() && !a.wait_for_capacity(&mut commands).await {
@@ -417,6 +421,7 @@ impl Actor {
             sdp_offer: offer.into_bytes(),
             credentials,
             identity_headers: cfg.identity_headers(),
+            supports_100rel: self.supports_100rel,
         };
         if !self.started {
             self.started = true;

@@ -88,6 +88,9 @@ pub struct SipConfig {
 
     /// Answer requests that break RFC 3261 grammar with 400 (RFC 4475).
     pub strict_parsing: bool,
+    /// `Supported: 100rel` on our INVITEs (RFC 3262); reliable provisionals
+    /// are PRACKed either way.
+    pub supports_100rel: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -334,6 +337,7 @@ impl Config {
             max_invites_in_flight: r.integer("max_invites_in_flight", 20_000, 1, 1_000_000) as usize,
             max_invites_unanswered: r.integer("max_invites_unanswered", 300, 1, 1_000_000) as usize,
             strict_parsing: r.boolean("strict_parsing", true),
+            supports_100rel: r.boolean("supports_100rel", false),
         };
         if sip.t2 < sip.t1 {
             r.problem("t2_ms", "must not be smaller than t1_ms (RFC 3261 §17.1.2.2)");

@@ -42,6 +42,8 @@ pub struct InviteRequest {
     /// `Privacy` (RFC 3325), `Identity` (RFC 8224, STIR/SHAKEN, passed
     /// through untouched).
     pub identity_headers: Vec<(&'static str, String)>,
+    /// Say `Supported: 100rel` (RFC 3262, `[sip] supports_100rel`).
+    pub supports_100rel: bool,
 }
 
 impl InviteRequest {

@@ -192,6 +192,9 @@ fn invite_option(shared: &Shared, req: &InviteRequest, auth: Option<Header>) -> 
         offer: Some(req.sdp_offer.clone()),
         contact,
         call_id: Some(req.call_id.clone()),
+        // The stack PRACKs any 18x with `Require: 100rel` (RFC 3262 §4);
+        // this only says we support it.
+        support_prack: req.supports_100rel,
         headers: Some(
             auth.into_iter()
                 .chain(req.identity_headers.iter().map(|(n, v)| Header::Other(n.to_string(), v.clone())))
