@@ -285,7 +285,8 @@ const PAUSE_30: &str = "description = \"Hold\"\nstart = \"hold\"\n[nodes.hold]\n
 /// Issue 9: a carrier holds the call by re-INVITE (sendonly; SIPp checks
 /// our 200 says recvonly), resumes it, refreshes the session by UPDATE
 /// (SIPp checks our SDP came back unchanged, o= version included), offers
-/// G.729 alone (SIPp expects 488) and hangs up. The call shows held and
+/// G.729 alone (SIPp expects 488), asks OPTIONS in the dialog (200) and
+/// hangs up. The call shows held and
 /// resumed, and the 1 s RTP timeout does not end it during the 1.5 s hold
 /// (SIPp sends no RTP at all).
 #[test]
@@ -306,6 +307,11 @@ fn carrier_hold_resume_refresh_and_refused_codec_change() {
     assert_eq!(v["events"][2]["direction"], "sendonly");
     assert_eq!(v["on_hold"], false);
     assert_sipp(&sipp.wait(T), 1);
+    // Idle silence goes out every 20 ms while the far end receives: about
+    // 80 packets over the call had we kept sending through the 1.5 s hold,
+    // a handful without.
+    let sent = d.metric("dialerd_rtp_packets_total", "direction=\"out\"");
+    assert!((1.0..40.0).contains(&sent), "{sent} RTP packets sent: the hold did not stop them");
 }
 
 /// Polls the call until `pred` holds (or fails after `T`).
