@@ -32,6 +32,11 @@ impl Session {
         let codec = settled.and_then(|s| sdp::negotiate(s).ok()).map(|n| n.codec);
         Self { ours, codec }
     }
+
+    /// The SDP we sent last.
+    pub(super) fn into_ours(self) -> Vec<u8> {
+        self.ours
+    }
 }
 
 /// Answers `state` when it is an in-dialog request and returns `None`;

@@ -80,7 +80,9 @@ pub(super) async fn run(
                         Some(LegEvent::AnsweredAfterCancel)
                     } else {
                         let sdp = (!resp.body.is_empty()).then(|| resp.body.clone());
-                        let session = Session::new(req.sdp_offer.clone(), sdp.as_deref());
+                        // What an early UPDATE settled carries on (its o= version).
+                        let ours = early.take().map_or_else(|| req.sdp_offer.clone(), Session::into_ours);
+                        let session = Session::new(ours, sdp.as_deref());
                         let _ = events.send(LegEvent::Answered { sdp }).await;
                         break (dialog, id, states, session);
                     }
