@@ -272,6 +272,10 @@ impl Actor {
 
     /// Set-up timing and INVITE permits follow the wire, not the machine.
     fn on_leg_event(&mut self, ev: &LegEvent) {
+        // One source of digits per call (docs/architecture.md).
+        if let (LegEvent::Dtmf { .. }, Some(media)) = (ev, self.media.as_mut()) {
+            media.digits_by_signalling();
+        }
         self.unanswered = None; // any response counts
         let first_answer = matches!(ev, LegEvent::Progress { .. } | LegEvent::Answered { .. });
         if first_answer && let Some(sent) = self.invite_sent_at.take() {

@@ -138,6 +138,12 @@ impl MediaSession {
         s
     }
 
+    /// Digits come by SIP INFO on this call: stop listening for tones, so
+    /// a gateway that also leaves the tone in the audio is counted once.
+    pub fn digits_by_signalling(&mut self) {
+        self.inband = None;
+    }
+
     /// Starts answering-machine detection on the audio from now on.
     pub fn start_amd(&mut self, cfg: AmdConfig) {
         self.amd = Some(Amd::new(cfg));

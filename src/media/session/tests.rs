@@ -229,6 +229,19 @@ fn inband_digits_are_heard_only_without_telephone_event() {
 }
 
 #[test]
+fn tones_are_not_digits_once_digits_come_by_sip_info() {
+    let start = Instant::now();
+    let mut plain = negotiated(Codec::Pcmu);
+    plain.dtmf_payload_type = None;
+    let mut s = MediaSession::new(&plain, IdleMedia::Silence, SEED, start);
+    s.digits_by_signalling();
+    for p in audio_packets(7, 0, &tones_for("59#")) {
+        s.handle_rtp(start, &p);
+    }
+    assert_eq!(digits(&mut s), "");
+}
+
+#[test]
 fn a_digit_sent_both_ways_counts_once() {
     // Many gateways send RFC 4733 events and leave the tone in the audio.
     let start = Instant::now();
