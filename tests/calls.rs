@@ -284,13 +284,14 @@ const PAUSE_30: &str = "description = \"Hold\"\nstart = \"hold\"\n[nodes.hold]\n
 
 /// Issue 9: a carrier holds the call by re-INVITE (sendonly; SIPp checks
 /// our 200 says recvonly), resumes it, refreshes the session by UPDATE
-/// (SIPp checks our SDP came back unchanged, o= version included), offers
-/// G.729 alone (SIPp expects 488), asks OPTIONS in the dialog (200) and
+/// (SIPp checks our SDP came back unchanged, o= version included), moves
+/// to PCMA (answered PCMA), offers G.729 alone (SIPp expects 488), asks
+/// OPTIONS in the dialog (200) and
 /// hangs up. The call shows held and
 /// resumed, and the 1 s RTP timeout does not end it during the 1.5 s hold
 /// (SIPp sends no RTP at all).
 #[test]
-fn carrier_hold_resume_refresh_and_refused_codec_change() {
+fn carrier_hold_resume_refresh_codec_change_and_488() {
     let sipp = Sipp::uas("reinvite_hold.xml", 1);
     let opts = Opts {
         calls: "rtp_timeout_s = 1".into(),
