@@ -156,6 +156,7 @@ async fn cycle(store: &SqliteStore, client: &ClientId, id: dialerd::ids::Campaig
                 outcome: None,
                 digits: String::new(),
                 duration_ms: Some(0),
+                ..Default::default()
             };
             store
                 .finish_attempt(call, &end, record, &RecordNext::Done { final_state: "answered".into() })

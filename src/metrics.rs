@@ -45,6 +45,7 @@ pub const BRIDGE_RELAY: &str = "dialerd_bridge_relay_seconds";
 pub const CLICK_REFUSED: &str = "dialerd_click_to_call_refused_total";
 pub const CLICK_SCHEDULED: &str = "dialerd_click_to_call_scheduled";
 pub const LEAD_MESSAGES: &str = "dialerd_lead_messages_total";
+pub const HANGUP_CAUSE: &str = "dialerd_hangup_cause_total";
 
 /// Call set-up spans loopback (sub-millisecond) to carriers (seconds).
 const SETUP_BUCKETS: [f64; 14] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
@@ -87,6 +88,11 @@ fn describe() {
         CALLS_ACTIVE,
         Unit::Count,
         "Calls that exist and have not ended (queued, dialling, ringing or answered)."
+    );
+    describe_counter!(
+        HANGUP_CAUSE,
+        Unit::Count,
+        "Ended calls by Q.850 cause (RFC 3326 Reason): the far end's (BYE, final error response), else our BYE's."
     );
     describe_counter!(CALLS_REFUSED, Unit::Count, "POST /v1/calls refused by admission control, by reason.");
     describe_histogram!(CALL_SETUP, Unit::Seconds, "Time from sending an INVITE to its first 18x or 2xx response.");
@@ -327,6 +333,10 @@ pub fn call_ended(trunk: &str, disposition: &'static str, talked: Option<Duratio
     if let Some(d) = talked {
         histogram!(CALL_DURATION, "trunk" => trunk.to_string()).record(d.as_secs_f64());
     }
+}
+
+pub fn hangup_cause(cause: u16) {
+    counter!(HANGUP_CAUSE, "cause" => cause.to_string()).increment(1);
 }
 
 pub fn call_refused(reason: &'static str) {

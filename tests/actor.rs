@@ -130,12 +130,19 @@ fn spawn_on(deps: &Arc<CallDeps>, mut plan: Plan, route: Route) -> Spawned {
         admitted: Some((admitted, permit)),
         origin: Default::default(),
         inbound: None,
+        supports_100rel: false,
     };
     (vr, ct, tokio::spawn(actor::run(spec, deps.clone(), vt, cr)))
 }
 
 fn request_terminated() -> LegEvent {
-    LegEvent::Rejected { status: 487, reason: "Request Terminated".into(), retry_after: None, redirect_user: None }
+    LegEvent::Rejected {
+        status: 487,
+        reason: "Request Terminated".into(),
+        retry_after: None,
+        redirect_user: None,
+        cause: None,
+    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -208,7 +215,9 @@ async fn answered_call_paces_the_prompt_and_takes_a_digit() {
             .unwrap();
         phone.send_to(&pkt, ("127.0.0.1", actor_port)).await.unwrap();
     }
-    assert_eq!(commands.recv().await, Some(LegCommand::Bye { reason: None }));
+    // The flow ended the call: normal clearing (RFC 3326, Q.850 16).
+    let bye = LegCommand::Bye { reason: Some("Q.850;cause=16;text=\"Normal call clearing\"".into()) };
+    assert_eq!(commands.recv().await, Some(bye));
     events.send(LegEvent::Ended).await.unwrap();
     done.await.unwrap();
     let v = view.borrow().clone();
@@ -261,6 +270,7 @@ async fn an_inbound_call_is_answered_in_the_offered_codec_and_ends_on_the_caller
             admitted: None,
             origin: Default::default(),
             inbound: Some(actor::InboundLeg { leg, offer: offer.map(|o| o.as_bytes().to_vec()), admitted }),
+            supports_100rel: false,
         };
         (vr, events, commands, tokio::spawn(actor::run(spec, deps.clone(), vt, cr)))
     };
@@ -273,7 +283,7 @@ async fn an_inbound_call_is_answered_in_the_offered_codec_and_ends_on_the_caller
     };
     assert!(answer.contains("m=audio 41") && answer.contains(" RTP/AVP 8 96\r\n"), "{answer}");
     view.clone().wait_for(|v| v.state == CallState::Answered).await.unwrap();
-    events.send(LegEvent::RemoteBye { reason: None }).await.unwrap();
+    events.send(LegEvent::RemoteBye { cause: None }).await.unwrap();
     done.await.unwrap();
     let v = view.borrow().clone();
     assert_eq!((v.state, v.disposition.map(|d| d.as_str())), (CallState::Ended, Some("answered")));
@@ -291,7 +301,7 @@ async fn an_inbound_call_is_answered_in_the_offered_codec_and_ends_on_the_caller
 }
 
 fn rejected(status: u16, retry_after: Option<Duration>) -> LegEvent {
-    LegEvent::Rejected { status, reason: "x".into(), retry_after, redirect_user: None }
+    LegEvent::Rejected { status, reason: "x".into(), retry_after, redirect_user: None, cause: None }
 }
 
 fn group(deps: &CallDeps) -> Route {

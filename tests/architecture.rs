@@ -67,6 +67,8 @@ fn sans_io_cores_do_no_io_and_read_no_clock() {
         "call/script.rs",
         "call/outcome.rs",
         "call/failover.rs",
+        "call/hold.rs",
+        "sip/reason.rs",
         "trunk/gate.rs",
         "trunk/health.rs",
         "sip/digest.rs",

@@ -319,3 +319,127 @@ fn the_advertised_address_is_what_the_far_end_sees_and_uses() {
         assert_sipp(&sipp.wait(Duration::from_secs(10)), 1);
     }
 }
+
+/// The far end's `pause` dialplan: the call stays up until someone hangs up.
+const PAUSE_30: &str = "description = \"Hold\"\nstart = \"hold\"\n[nodes.hold]\nkind = \"pause\"\nseconds = 30\n\
+                        next = \"done\"\n[nodes.done]\nkind = \"hangup\"\n";
+
+/// Issue 9: a carrier holds the call by re-INVITE (sendonly; SIPp checks
+/// our 200 says recvonly), resumes it, refreshes the session by UPDATE
+/// (SIPp checks our SDP came back unchanged, o= version included), moves
+/// to PCMA (answered PCMA), offers G.729 alone (SIPp expects 488), asks
+/// OPTIONS in the dialog (200) and
+/// hangs up. The call shows held and
+/// resumed, and the 1 s RTP timeout does not end it during the 1.5 s hold
+/// (SIPp sends no RTP at all).
+#[test]
+fn carrier_hold_resume_refresh_codec_change_and_488() {
+    let sipp = Sipp::uas("reinvite_hold.xml", 1);
+    let opts = Opts {
+        calls: "rtp_timeout_s = 1".into(),
+        dialplans: vec![("pause.toml".into(), PAUSE_30.into())],
+        ..Default::default()
+    };
+    let d = Daemon::start(sipp.port, opts);
+    let id = d.call(call_body(json!({"dialplan": "pause"})));
+    let held = wait_view(&d, &id, |v| v["on_hold"] == true);
+    assert_eq!(held["state"], "answered", "{held:#}");
+    let v = d.wait_ended(&id, T);
+    assert_eq!(hangup_cause(&v), "remote_bye", "not rtp_timeout: held calls are silent on purpose {v:#}");
+    assert_eq!(event_types(&v), ["dialing", "answered", "held", "resumed", "hangup"], "{v:#}");
+    assert_eq!(v["events"][2]["direction"], "sendonly");
+    assert_eq!(v["on_hold"], false);
+    assert_sipp(&sipp.wait(T), 1);
+    // Idle silence goes out every 20 ms while the far end receives: about
+    // 80 packets over the call had we kept sending through the 1.5 s hold,
+    // a handful without.
+    let sent = d.metric("dialerd_rtp_packets_total", "direction=\"out\"");
+    assert!((1.0..40.0).contains(&sent), "{sent} RTP packets sent: the hold did not stop them");
+}
+
+/// Polls the call until `pred` holds (or fails after `T`).
+fn wait_view(d: &Daemon, id: &str, pred: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + T;
+    loop {
+        let v = d.call_view(id);
+        if pred(&v) {
+            return v;
+        }
+        assert!(std::time::Instant::now() < deadline, "call {id} never matched: {v:#}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Issue 9: the Q.850 cause of a carrier's BYE (RFC 3326 `Reason`) is the
+/// call's: in the view, its hang-up event, the metric and the stored log.
+#[test]
+fn a_q850_cause_on_the_callees_bye_is_recorded() {
+    let (d, v, r) = one_call("callee_bye_q850.xml", Opts::default(), json!({"prompt": "welcome.wav"}));
+    assert_sipp(&r, 1);
+    let want = json!({"cause": 17, "text": "User busy"});
+    assert_eq!(v["q850"], want, "{v:#}");
+    assert_eq!(v["events"].as_array().unwrap().last().unwrap()["q850"], want);
+    assert_eq!((v["hangup_by"].as_str(), v["reason"].as_str()), (Some("remote"), Some("User busy")), "{v:#}");
+    assert_eq!(d.metric("dialerd_hangup_cause_total", "cause=\"17\""), 1.0);
+    // The call log (written in batches) keeps it.
+    let id = v["id"].as_str().unwrap();
+    let deadline = std::time::Instant::now() + T;
+    loop {
+        let (_, page) = d.get("/v1/calls");
+        if let Some(row) = page["calls"].as_array().unwrap().iter().find(|c| c["id"] == id) {
+            assert_eq!(row["q850_cause"], 17, "{row}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the call log never showed {id}: {page}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Issue 9: a final error response's Q.850 cause is read too, after a SIP
+/// value in the same header.
+#[test]
+fn a_q850_cause_on_a_busy_answer_is_recorded() {
+    let (d, v, r) = one_call("busy_q850.xml", Opts::default(), json!({}));
+    assert_sipp(&r, 1);
+    assert_eq!((v["disposition"].as_str(), v["sip_status"].as_u64()), (Some("busy"), Some(486)), "{v:#}");
+    assert_eq!(v["q850"], json!({"cause": 17, "text": "User busy"}), "{v:#}");
+    assert_eq!(v["reason"], "Busy Here", "the status line's reason stays the reason");
+    assert_eq!(d.metric("dialerd_hangup_cause_total", "cause=\"17\""), 1.0);
+}
+
+/// Issue 9: our BYE carries a Q.850 cause, which SIPp checks: 16 (normal
+/// clearing) for a hang-up through the API, 31 (normal, unspecified) when
+/// the maximum duration ends the call.
+#[test]
+fn our_bye_carries_a_q850_cause() {
+    for (cause, body) in
+        [("16", json!({"prompt": "welcome.wav"})), ("31", json!({"prompt": "welcome.wav", "max_duration_s": 1}))]
+    {
+        let sipp = Sipp::uas_templated("bye_reason.xml", &[("@CAUSE@", cause)]);
+        let d = Daemon::start(sipp.port, Opts::default());
+        let id = d.call(call_body(body));
+        d.wait_state(&id, "answered", T);
+        if cause == "16" {
+            assert_eq!(d.delete(&format!("/v1/calls/{id}")).0, 202);
+        }
+        let v = d.wait_ended(&id, T);
+        assert_sipp(&sipp.wait(T), 1);
+        assert_eq!(v["q850"]["cause"].as_u64(), Some(cause.parse().unwrap()), "{v:#}");
+        assert_eq!(d.metric("dialerd_hangup_cause_total", &format!("cause=\"{cause}\"")), 1.0);
+    }
+}
+
+/// Issue 9, RFC 3262: with `[sip] supports_100rel` our INVITE says
+/// `Supported: 100rel`, and a reliable 183 gets its PRACK (SIPp checks
+/// both, and the RAck) before the 200; the early media's codec holds.
+#[test]
+fn a_reliable_183_is_pracked() {
+    let sipp = Sipp::uas("prack_183.xml", 1);
+    let d = Daemon::start(sipp.port, Opts { sip: "supports_100rel = true".into(), ..Default::default() });
+    let id = d.call(call_body(json!({})));
+    let v = d.wait_ended(&id, T);
+    assert_sipp(&sipp.wait(T), 1);
+    assert_eq!(event_types(&v), ["dialing", "ringing", "early_media", "answered", "hangup"], "{v:#}");
+    assert_eq!(v["events"][3]["codec"], "PCMA");
+    assert_eq!(d.metric("dialerd_sip_messages_total", "direction=\"out\",kind=\"PRACK\""), 1.0);
+}

@@ -100,6 +100,26 @@ fn lead_qualification_digit_1_qualifies() {
     assert_sipp(&r, 1);
 }
 
+/// Issue 9: a carrier that sends digits by SIP INFO (`application/dtmf-relay`
+/// as Cisco gateways do, or `application/dtmf`) qualifies the lead exactly
+/// as the RFC 4733 digit of the test above does.
+#[test]
+fn lead_qualification_digit_1_by_sip_info_qualifies() {
+    for (ctype, body) in [("application/dtmf-relay", "Signal=1\n      Duration=160"), ("application/dtmf", "1")] {
+        let (_d, v, r) = flow_call(
+            "info_dtmf.xml",
+            &[("@CTYPE@", ctype), ("@BODY@", body), ("@DELAY@", "1000")],
+            Opts::default(),
+            json!({"dialplan": "lead-qualification"}),
+        );
+        assert_eq!(v["flow"]["outcome"], "qualified", "{ctype}: {v:#}");
+        assert_eq!(path_nodes(&v), ["ask", "interested", "qualified"], "{ctype}");
+        assert_eq!(v["flow"]["path"][0]["digits"], "1");
+        assert_eq!(v["digits"], "1", "{ctype}");
+        assert_sipp(&r, 1);
+    }
+}
+
 #[test]
 fn lead_qualification_digit_2_opts_out() {
     let (_d, v, r) = flow_call(

@@ -39,6 +39,27 @@ fn a_did_routed_to_a_dialplan_is_answered_and_runs_it() {
     assert_eq!(types[..3], ["ringing", "answered", "dtmf"], "{v}");
 }
 
+/// Issue 9 on an inbound leg: the caller's hold by re-INVITE is answered
+/// with the mirrored direction (SIPp checks `inactive`) and shows on the
+/// call, and the Q.850 cause of the caller's BYE is the call's.
+#[test]
+fn an_inbound_callers_hold_and_hangup_cause_are_recorded() {
+    let pause = "start = \"hold\"\n[nodes.hold]\nkind = \"pause\"\nseconds = 30\nnext = \"done\"\n\
+                 [nodes.done]\nkind = \"hangup\"\n";
+    let tail = "[[inbound]]\ndid = \"+15550199\"\ndialplan = \"pause\"\n".to_string();
+    let opts = Opts { tail, dialplans: vec![("pause.toml".into(), pause.into())], ..Default::default() };
+    let d = Daemon::start(free_udp_port(), opts);
+    let caller = Sipp::uac_templated("uac_inbound_hold.xml", d.sip, &[("@DID@", "+15550199")]);
+    assert_sipp(&caller.wait(Duration::from_secs(20)), 1);
+    let v = only_call(&d);
+    let types: Vec<&str> = v["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["ringing", "answered", "held", "hangup"], "{v}");
+    assert_eq!(v["events"][2]["direction"], "inactive");
+    assert_eq!(v["on_hold"], true, "never resumed: {v}");
+    assert_eq!(v["hangup_by"], "remote", "{v}");
+    assert_eq!(v["q850"], serde_json::json!({"cause": 102, "text": "Recovery on timer expiry"}), "{v}");
+}
+
 #[test]
 fn a_did_routed_to_a_group_rings_the_agent_pops_the_crm_and_bridges() {
     let agent = Sipp::uas_templated("bridge_agent.xml", &[("@TALK_AFTER@", "300")]);

@@ -130,6 +130,22 @@ fn a_receiver_that_is_down_then_back_gets_every_event_in_order_signed() {
     drop(sipp);
 }
 
+/// Issue 9: `call.ended` carries the Q.850 cause of the carrier's BYE.
+#[test]
+fn call_ended_carries_the_q850_cause() {
+    let (addr, seen) = receiver();
+    let sipp = Sipp::uas("callee_bye_q850.xml", 1);
+    let d = Daemon::start(sipp.port, Opts::default());
+    let secret = subscribe(&d, addr, json!(["call.ended"]));
+    let id = d.call(call_body(json!({"prompt": "welcome.wav"})));
+    d.wait_ended(&id, Duration::from_secs(20));
+    wait_for("call.ended", Duration::from_secs(10), || by_call(&seen, &secret).contains_key(&id));
+    let ended = &by_call(&seen, &secret)[&id][0];
+    assert_eq!(ended["type"], "call.ended");
+    assert_eq!(ended["data"]["q850"], json!({"cause": 17, "text": "User busy"}), "{ended}");
+    assert_sipp(&sipp.wait(Duration::from_secs(10)), 1);
+}
+
 #[test]
 fn undelivered_events_survive_kill_9_and_dead_letters_replay() {
     let (addr, seen) = receiver();

@@ -355,6 +355,8 @@ pub struct CallRecord {
     pub outcome: Option<String>,
     pub digits: Option<String>,
     pub duration_ms: Option<i64>,
+    /// The Q.850 cause of the hang-up (RFC 3326 `Reason`), when there was one.
+    pub q850_cause: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -414,6 +416,7 @@ pub async fn list_calls(
             outcome: r.end.as_ref().and_then(|e| e.outcome.clone()),
             digits: r.end.as_ref().map(|e| e.digits.clone()),
             duration_ms: r.end.as_ref().and_then(|e| e.duration_ms),
+            q850_cause: r.end.as_ref().and_then(|e| e.q850_cause),
         })
         .collect();
     match q.format.as_deref() {

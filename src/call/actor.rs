@@ -74,6 +74,8 @@ pub struct CallSpec {
     pub origin: Origin,
     /// An INVITE from a trunk this call answers, instead of dialling.
     pub inbound: Option<InboundLeg>,
+    /// `[sip] supports_100rel`: our INVITEs say `Supported: 100rel`.
+    pub supports_100rel: bool,
 }
 
 /// The far end's INVITE: its leg, its SDP offer, the capacity it took.
@@ -113,6 +115,7 @@ struct Actor {
     /// What the answer settled (a bridge's relay needs it).
     negotiated: Option<sdp::Negotiated>,
     bridge: Option<Bridge>,
+    supports_100rel: bool,
 }
 
 fn now() -> Instant {
@@ -161,6 +164,7 @@ pub async fn run(
         seq: std::cell::Cell::new(0),
         negotiated: None,
         bridge: None,
+        supports_100rel: spec.supports_100rel,
     };
     m::call_created();
     if a.admitted.is_none() && !a.wait_for_capacity(&mut commands).await {
@@ -293,6 +297,10 @@ impl Actor {
 
     /// Set-up timing and INVITE permits follow the wire, not the machine.
     fn on_leg_event(&mut self, ev: &LegEvent) {
+        // One source of digits per call (docs/architecture.md).
+        if let (LegEvent::Dtmf { .. }, Some(media)) = (ev, self.media.as_mut()) {
+            media.digits_by_signalling();
+        }
         self.unanswered = None; // any response counts
         let first_answer = matches!(ev, LegEvent::Progress { .. } | LegEvent::Answered { .. });
         if first_answer && let Some(sent) = self.invite_sent_at.take() {
@@ -320,6 +328,12 @@ impl Actor {
                 Action::Bye { reason } => self.command(LegCommand::Bye { reason }),
                 Action::StartMedia(n) => {
                     self.media = Some(MediaSession::new(&n, self.deps.idle, seed(), now()));
+                    self.negotiated = Some(n);
+                }
+                Action::UpdateMedia(n) => {
+                    if let Some(media) = self.media.as_mut() {
+                        media.update(&n);
+                    }
                     self.negotiated = Some(n);
                 }
                 Action::ListenEarly(n) => {
@@ -478,6 +492,7 @@ impl Actor {
             sdp_offer: offer.into_bytes(),
             credentials,
             identity_headers: identity_headers(cfg, self.identity.as_deref()),
+            supports_100rel: self.supports_100rel,
         };
         if !self.started {
             self.started = true;
@@ -514,7 +529,8 @@ impl Actor {
             Err(reason) => {
                 info!(call = %self.id, reason, "inbound call refused: no usable SDP offer");
                 self.command(LegCommand::Reject { status: 488, reason: None });
-                let ev = LegEvent::Rejected { status: 488, reason, retry_after: None, redirect_user: None };
+                let ev =
+                    LegEvent::Rejected { status: 488, reason, retry_after: None, redirect_user: None, cause: None };
                 self.machine.handle_leg(now(), ev);
             }
         }
@@ -559,6 +575,9 @@ impl Actor {
             let s = media.stats();
             m::rtp_packets(s.rx_packets, s.tx_packets);
         }
+        if let Some(q) = &self.view.borrow().q850 {
+            m::hangup_cause(q.cause);
+        }
         let talked = self.view.borrow().answered_at.map(|a| jiff::Timestamp::now().duration_since(a));
         m::call_ended(&self.trunk.cfg.name, o.disposition.as_str(), talked.and_then(|d| Duration::try_from(d).ok()));
         debug!(call = %self.id, disposition = o.disposition.as_str(), "call ended");
@@ -579,6 +598,7 @@ impl Actor {
                 "outcome": v.flow.as_ref().and_then(|f| f.outcome.clone()),
                 "direction": v.direction,
                 "from": v.from,
+                "q850": v.q850,
             })
         };
         self.publish("call.ended", data);
@@ -616,6 +636,8 @@ fn event_out(e: &Event) -> Option<(&'static str, serde_json::Value)> {
         Event::Dtmf { .. } => "call.dtmf",
         Event::Amd { .. } => "call.amd",
         Event::Sit { .. } => "call.sit",
+        Event::Held { .. } => "call.held",
+        Event::Resumed => "call.resumed",
         Event::Hangup { .. } => return None,
     };
     let mut data = serde_json::to_value(e).ok()?;

@@ -34,6 +34,8 @@ pub fn call_end(v: &CallView) -> CallEnd {
         outcome: v.flow.as_ref().and_then(|f| f.outcome.clone()),
         digits: v.digits.clone(),
         duration_ms: v.duration_ms.map(|d| d as i64),
+        q850_cause: v.q850.as_ref().map(|q| i64::from(q.cause)),
+        q850_text: v.q850.as_ref().and_then(|q| q.text.clone()),
     }
 }
 

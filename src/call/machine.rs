@@ -10,6 +10,7 @@ use crate::dialplan::FlowRun;
 use crate::media::sdp;
 use crate::media::sit::SitKind;
 use crate::sip::LegEvent;
+use crate::sip::reason::Q850;
 use std::collections::VecDeque;
 use std::time::Instant;
 
@@ -71,6 +72,12 @@ pub struct CallMachine {
     pub(super) flow: Option<FlowRun>,
     /// The last trunk's failure while the actor looks for the next one.
     pub(super) pending_failure: Option<Outcome>,
+    /// The media session as last settled, from answer on (`hold.rs`).
+    pub(super) session: Option<sdp::Negotiated>,
+    pub(super) hold: super::hold::HoldState,
+    /// The Q.850 cause of the hang-up: the far end's (its BYE or final
+    /// response), else the one our BYE carried.
+    pub(super) q850: Option<Q850>,
 }
 
 impl CallMachine {
@@ -85,6 +92,9 @@ impl CallMachine {
             media_started: false,
             flow: None,
             pending_failure: None,
+            session: None,
+            hold: super::hold::HoldState::Active,
+            q850: None,
         }
     }
 
@@ -164,6 +174,12 @@ impl CallMachine {
     }
 
     pub fn handle_leg(&mut self, now: Instant, ev: LegEvent) {
+        // In-dialog news of an answered call: media, not dialling.
+        let ev = match ev {
+            LegEvent::Modified { session } => return self.session_modified(now, session),
+            LegEvent::Dtmf { digit } => return self.handle_media(now, crate::media::MediaEvent::Dtmf(digit)),
+            ev => ev,
+        };
         let phase = std::mem::replace(&mut self.phase, Phase::Ended);
         self.phase = match (phase, ev) {
             // §17.1.1.2: the trunk has the INVITE; it is alive.
@@ -211,7 +227,8 @@ impl CallMachine {
                 Phase::Dialing { ringing: false, early_media: false, early_sdp: None, hops: hops + 1 }
             }
             // §8.1.3.3/§21.4–21.6: the far end refused the call.
-            (Phase::Dialing { .. }, LegEvent::Rejected { status, reason, retry_after, .. }) => {
+            (Phase::Dialing { .. }, LegEvent::Rejected { status, reason, retry_after, cause, .. }) => {
+                self.q850 = cause;
                 if let (503, Some(d)) = (status, retry_after) {
                     self.actions.push_back(Action::PauseTrunk(d));
                 }
@@ -247,11 +264,14 @@ impl CallMachine {
             }
             // §9.1: a 2xx may cross our CANCEL; the call must still end.
             (Phase::Canceling(why), LegEvent::Answered { .. }) => {
-                self.actions.push_back(Action::Bye { reason: None });
+                let q = Cause::ApiHangup.q850();
+                self.actions.push_back(Action::Bye { reason: Some(q.header()) });
+                self.q850 = Some(q);
                 self.timers.give_up = Some(now + self.plan.give_up_after);
                 Phase::HangingUp(cancel_outcome(why, Some(200), None))
             }
-            (Phase::Canceling(why), LegEvent::Rejected { status, .. }) => {
+            (Phase::Canceling(why), LegEvent::Rejected { status, cause, .. }) => {
+                self.q850 = cause;
                 self.finish(cancel_outcome(why, Some(status), None));
                 Phase::Ended
             }
@@ -268,7 +288,9 @@ impl CallMachine {
                 Phase::Ended
             }
             // §15.1.2: the far end hung up.
-            (Phase::Answered, LegEvent::RemoteBye { reason }) => {
+            (Phase::Answered, LegEvent::RemoteBye { cause }) => {
+                let reason = cause.as_ref().and_then(|c| c.text.clone());
+                self.q850 = cause;
                 self.finish(Outcome {
                     disposition: self.answered_disposition(),
                     cause: Cause::RemoteBye,
@@ -303,6 +325,13 @@ impl CallMachine {
         self.timers.rtp_idle = None;
         self.timers.give_up = Some(now + self.plan.give_up_after);
         self.actions.push_back(Action::StopMedia);
+        // RFC 3326: say why, in the terms carriers record (Q.850).
+        let reason = reason.or_else(|| {
+            let q = outcome.cause.q850();
+            let header = q.header();
+            self.q850 = Some(q);
+            Some(header)
+        });
         self.actions.push_back(Action::Bye { reason });
         Phase::HangingUp(outcome)
     }
@@ -318,6 +347,7 @@ impl CallMachine {
             sip_status: o.sip_status,
             reason: o.reason.clone(),
             by: o.by,
+            q850: self.q850.clone(),
         }));
         self.actions.push_back(Action::Finished(o));
     }
@@ -363,6 +393,10 @@ impl CallMachine {
     /// A datagram came from the far end (or, bridged, from our leg's far
     /// end): the silence timer starts again.
     pub fn rtp_received(&mut self, now: Instant) {
+        // On hold the far end may be silent as long as it likes.
+        if self.is_held() {
+            return;
+        }
         if let (Phase::Answered, Some(t)) = (&self.phase, self.plan.rtp_timeout) {
             self.timers.rtp_idle = Some(now + t);
         }

@@ -4,6 +4,7 @@
 pub mod actor;
 pub mod bridge;
 mod failover;
+mod hold;
 pub mod inbound;
 pub mod log;
 pub mod machine;

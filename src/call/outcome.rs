@@ -1,6 +1,7 @@
 //! How a call ended: the disposition enum that campaigns and reports build
 //! on, and the one mapping from SIP final responses to dispositions.
 
+use crate::sip::reason::{self, Q850};
 use serde::Serialize;
 
 /// The result of a call. Later issues add variants (`machine`,
@@ -82,6 +83,16 @@ pub enum Cause {
 }
 
 impl Cause {
+    /// The Q.850 cause our BYE carries when the call ends for this reason
+    /// (RFC 3326 `Reason`): 31 when a limit ended it (maximum duration, RTP
+    /// inactivity), 16 normal clearing otherwise.
+    pub fn q850(self) -> Q850 {
+        match self {
+            Cause::MaxDuration | Cause::RtpTimeout => Q850::new(reason::NORMAL_UNSPECIFIED, "Normal, unspecified"),
+            _ => Q850::new(reason::NORMAL_CLEARING, "Normal call clearing"),
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Cause::FlowDone => "flow_done",

@@ -168,6 +168,7 @@ impl Placer {
             admitted,
             origin: req.origin,
             inbound,
+            supports_100rel: self.cfg.sip.supports_100rel,
         };
         let state = match (&spec.inbound, &spec.admitted) {
             (Some(_), _) => CallState::Ringing,

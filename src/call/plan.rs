@@ -80,11 +80,20 @@ pub enum Event {
     Sit {
         kind: &'static str,
     },
+    /// The far end put the call on hold (re-INVITE or UPDATE with
+    /// `sendonly`, `inactive`, `recvonly` or c=0.0.0.0): its direction.
+    Held {
+        direction: &'static str,
+    },
+    /// The far end took the call off hold (`sendrecv` again).
+    Resumed,
     Hangup {
         cause: Cause,
         sip_status: Option<u16>,
         reason: Option<String>,
         by: HangupBy,
+        /// The Q.850 cause of the far end's `Reason` header, else ours.
+        q850: Option<crate::sip::reason::Q850>,
     },
 }
 
@@ -106,6 +115,9 @@ pub enum Action {
         reason: Option<String>,
     },
     StartMedia(Negotiated),
+    /// The far end changed the session (hold, resume, codec, address):
+    /// the media session follows; it sends only when the far end receives.
+    UpdateMedia(Negotiated),
     /// Receive (not send) early media, to hear special information tones.
     ListenEarly(Negotiated),
     Play(Arc<Prompt>),

@@ -22,7 +22,8 @@ impl CallMachine {
         match negotiated {
             Ok(n) => {
                 self.actions.push_back(Action::Event(Event::Answered { codec: n.codec.name() }));
-                self.actions.push_back(Action::StartMedia(n));
+                self.actions.push_back(Action::StartMedia(n.clone()));
+                self.session = Some(n);
                 self.media_started = true;
                 self.timers.max_duration = Some(now + self.plan.max_duration);
                 self.timers.rtp_idle = self.plan.rtp_timeout.map(|t| now + t);

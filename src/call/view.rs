@@ -59,6 +59,11 @@ pub struct CallView {
     pub ended_at: Option<Timestamp>,
     /// Answer to hang-up; absent for unanswered calls.
     pub duration_ms: Option<u64>,
+    /// The Q.850 cause (RFC 3326 `Reason`) of the hang-up: the far end's
+    /// (BYE, final error response), else the one our BYE carried.
+    pub q850: Option<crate::sip::reason::Q850>,
+    /// The far end holds the call (a `held` event; `resumed` clears it).
+    pub on_hold: bool,
     /// The flow run after answer: nodes taken, digits per node, outcome.
     pub flow: Option<FlowView>,
     /// The agent's CRM answer to the screen pop (seed 004), when one was sent.
@@ -98,6 +103,8 @@ impl CallView {
             answered_at: None,
             ended_at: None,
             duration_ms: None,
+            q850: None,
+            on_hold: false,
             flow: None,
             crm: None,
             crm_error: None,
@@ -125,10 +132,12 @@ impl CallView {
                 self.sip_status = Some(200);
             }
             Event::Dtmf { digit } => self.digits.push(*digit),
+            Event::Held { .. } => self.on_hold = true,
+            Event::Resumed => self.on_hold = false,
             Event::Amd { .. } | Event::Sit { .. } => {}
             // `ended` is set by `finish`, with the outcome, so whoever sees
             // the state sees the disposition too.
-            Event::Hangup { .. } => {}
+            Event::Hangup { q850, .. } => self.q850 = q850.clone(),
         }
         self.events.push(EventRecord { at, event });
     }

@@ -103,6 +103,9 @@ pub struct SipConfig {
     /// The public IP written in Via, Contact and SDP when we listen on a
     /// wildcard or sit behind NAT (ports stay the listeners').
     pub advertised_address: Option<IpAddr>,
+    /// `Supported: 100rel` on our INVITEs (RFC 3262); reliable provisionals
+    /// are PRACKed either way.
+    pub supports_100rel: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -385,6 +388,7 @@ impl Config {
             tls_ca: r.path("tls_ca", "/etc/ssl/certs/ca-certificates.crt"),
             stream_idle_timeout: r.seconds("stream_idle_timeout_s", 7200.0, 1.0, 7.0 * 86_400.0),
             advertised_address: r.ip("advertised_address"),
+            supports_100rel: r.boolean("supports_100rel", false),
         };
         if sip.listen_tls.is_some() {
             for (key, v) in [("tls_cert", &sip.tls_cert), ("tls_key", &sip.tls_key)] {

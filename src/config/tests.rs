@@ -27,6 +27,15 @@ fn minimal_config_gets_defaults() {
     assert_eq!(c.calls.no_answer_timeout, Duration::from_secs(30));
     assert_eq!(c.media.idle, IdleMedia::Silence);
     assert_eq!(c.sip.t1, Duration::from_millis(500));
+    assert!(!c.sip.supports_100rel, "100rel is opt-in: some carriers then insist on it");
+}
+
+#[test]
+fn supports_100rel_is_read_and_a_bad_value_is_named() {
+    let on = MINIMAL.replace("[api]", "supports_100rel = true\n[api]");
+    assert!(Config::from_toml(&on).unwrap().sip.supports_100rel);
+    let bad = MINIMAL.replace("[api]", "supports_100rel = \"yes\"\n[api]");
+    assert_eq!(keys_of(Config::from_toml(&bad).unwrap_err()), ["sip.supports_100rel"]);
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! RFC 4733 telephone-event receiver: one digit per event.
+//! RFC 4733 telephone-event receiver: one digit per event; and digits sent
+//! in SIP INFO bodies (`info_digit`), which carriers use instead of RTP.
 //!
 //! An event is one (SSRC, RTP timestamp) pair (RFC 4733 §2.5.1.2: all packets
 //! of an event share the timestamp of its start); its packets are repeated
@@ -14,6 +15,29 @@ pub fn event_char(code: u8) -> Option<char> {
         11 => Some('#'),
         12..=15 => Some((b'A' + code - 12) as char),
         _ => None,
+    }
+}
+
+/// The digit of a SIP INFO body: `application/dtmf-relay` (`Signal=5`
+/// then `Duration=160`, lines in any order) or `application/dtmf` (the
+/// digit alone). Signals are a key (`0`–`9`, `*`, `#`, `A`–`D`) or an RFC
+/// 4733 event code (`10` is `*`). `None` for other bodies.
+pub fn info_digit(content_type: &str, body: &[u8]) -> Option<char> {
+    let text = std::str::from_utf8(body).ok()?;
+    let ct = content_type.split(';').next()?.trim().to_ascii_lowercase();
+    let signal = match ct.as_str() {
+        "application/dtmf-relay" => text.lines().find_map(|l| {
+            let (k, v) = l.split_once('=')?;
+            k.trim().eq_ignore_ascii_case("signal").then(|| v.trim())
+        })?,
+        "application/dtmf" => text.trim(),
+        _ => return None,
+    };
+    let mut chars = signal.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) if c.is_ascii_digit() || matches!(c, '*' | '#') => Some(c),
+        (Some(c), None) if ('A'..='D').contains(&c.to_ascii_uppercase()) => Some(c.to_ascii_uppercase()),
+        _ => signal.parse::<u8>().ok().and_then(event_char),
     }
 }
 
@@ -103,6 +127,20 @@ mod tests {
         let mut rx = DtmfReceiver::default();
         assert_eq!(rx.handle(1, 100, &pkt(1, false, 160)), Some('1'));
         assert_eq!(rx.handle(2, 100, &pkt(2, false, 160)), Some('2'));
+    }
+
+    #[test]
+    fn info_bodies() {
+        let relay = "application/dtmf-relay";
+        assert_eq!(info_digit(relay, b"Signal=5\r\nDuration=160\r\n"), Some('5'));
+        assert_eq!(info_digit("Application/DTMF-Relay; x=1", b"Duration=250\nSignal= #\n"), Some('#'));
+        assert_eq!(info_digit(relay, b"Signal=10\r\nDuration=160"), Some('*'));
+        assert_eq!(info_digit(relay, b"Signal=b\r\n"), Some('B'));
+        assert_eq!(info_digit("application/dtmf", b"7\r\n"), Some('7'));
+        assert_eq!(info_digit("application/dtmf", b"11"), Some('#'));
+        assert_eq!(info_digit(relay, b"Duration=160"), None, "no signal");
+        assert_eq!(info_digit(relay, b"Signal=x"), None);
+        assert_eq!(info_digit("application/sdp", b"Signal=5"), None, "another package");
     }
 
     #[test]

@@ -2,6 +2,11 @@
 //!
 //! We always offer PCMU(0), PCMA(8) and telephone-event(101)/8000 and pick
 //! the first codec of the answer that we support. Pure text in, values out.
+//! Offers inside an established session (re-INVITE, UPDATE) are answered
+//! by `reoffer.rs`.
+
+mod reoffer;
+pub use reoffer::{Reanswer, reanswer};
 
 use std::fmt::Write;
 use std::net::{IpAddr, SocketAddr};
@@ -29,6 +34,32 @@ pub enum Direction {
     SendOnly,
     RecvOnly,
     Inactive,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::SendRecv => "sendrecv",
+            Direction::SendOnly => "sendonly",
+            Direction::RecvOnly => "recvonly",
+            Direction::Inactive => "inactive",
+        }
+    }
+
+    /// The direction an answer takes (RFC 3264 §6.1): sendonly and
+    /// recvonly swap, the others stay.
+    pub fn mirror(self) -> Direction {
+        match self {
+            Direction::SendOnly => Direction::RecvOnly,
+            Direction::RecvOnly => Direction::SendOnly,
+            d => d,
+        }
+    }
+
+    /// Whether the far end wants our media (we may send).
+    pub fn far_receives(self) -> bool {
+        matches!(self, Direction::SendRecv | Direction::RecvOnly)
+    }
 }
 
 /// What the offer/answer exchange settled.
@@ -74,12 +105,18 @@ pub fn offer(ip: IpAddr, rtp_port: u16, session_id: u64, version: u64) -> String
 /// from it, under the offerer's payload type, and telephone-event when it
 /// was offered; `sendrecv`.
 pub fn answer(ip: IpAddr, rtp_port: u16, session_id: u64, n: &Negotiated) -> String {
+    answer_with(ip, rtp_port, (session_id, 1), n, Direction::SendRecv)
+}
+
+/// An answer with the given o= (session id, version) and direction.
+fn answer_with(ip: IpAddr, rtp_port: u16, origin: (u64, u64), n: &Negotiated, dir: Direction) -> String {
     let family = if ip.is_ipv4() { "IP4" } else { "IP6" };
+    let (session_id, version) = origin;
     let pt = n.payload_type;
     let mut s = String::with_capacity(300);
     let _ = write!(
         s,
-        "v=0\r\no=dialerd {session_id} 1 IN {family} {ip}\r\ns=dialerd\r\nc=IN {family} {ip}\r\nt=0 0\r\n\
+        "v=0\r\no=dialerd {session_id} {version} IN {family} {ip}\r\ns=dialerd\r\nc=IN {family} {ip}\r\nt=0 0\r\n\
          m=audio {rtp_port} RTP/AVP {pt}"
     );
     if let Some(d) = n.dtmf_payload_type {
@@ -89,12 +126,20 @@ pub fn answer(ip: IpAddr, rtp_port: u16, session_id: u64, n: &Negotiated) -> Str
     if let Some(d) = n.dtmf_payload_type {
         let _ = write!(s, "a=rtpmap:{d} telephone-event/8000\r\na=fmtp:{d} 0-16\r\n");
     }
-    s.push_str("a=ptime:20\r\na=sendrecv\r\n");
+    let _ = write!(s, "a=ptime:20\r\na={}\r\n", dir.as_str());
     s
 }
 
 /// Reads the far end's answer (or offer) and settles codec and address.
 pub fn negotiate(sdp: &[u8]) -> Result<Negotiated, SdpError> {
+    negotiate_preferring(sdp, None)
+}
+
+/// [`negotiate`], keeping `prefer` when the SDP lists it: a session
+/// refresh must not switch codecs because the offer lists them in another
+/// order (RFC 3264 §8.3.2). A connection address of 0.0.0.0 is the RFC 2543
+/// way to hold (RFC 3264 §8.4): it counts as "do not send to me".
+pub fn negotiate_preferring(sdp: &[u8], prefer: Option<Codec>) -> Result<Negotiated, SdpError> {
     let text = std::str::from_utf8(sdp).map_err(|_| SdpError::Malformed("not UTF-8".into()))?;
     let mut session_addr: Option<IpAddr> = None;
     let mut session_dir = Direction::SendRecv;
@@ -151,15 +196,23 @@ pub fn negotiate(sdp: &[u8]) -> Result<Negotiated, SdpError> {
         return Err(SdpError::Rejected);
     }
     let ip = audio.addr.or(session_addr).ok_or(SdpError::NoAddress)?;
-    let mut codec = None;
+    let mut codec: Option<(Codec, u8)> = None;
     let mut dtmf = None;
     for &pt in &audio.payloads {
         let name = audio.encoding(pt);
-        match name.as_deref() {
-            Some(n) if n.eq_ignore_ascii_case("PCMU/8000") && codec.is_none() => codec = Some((Codec::Pcmu, pt)),
-            Some(n) if n.eq_ignore_ascii_case("PCMA/8000") && codec.is_none() => codec = Some((Codec::Pcma, pt)),
-            Some(n) if n.eq_ignore_ascii_case("telephone-event/8000") && dtmf.is_none() => dtmf = Some(pt),
-            _ => {}
+        let found = match name.as_deref() {
+            Some(n) if n.eq_ignore_ascii_case("PCMU/8000") => Some(Codec::Pcmu),
+            Some(n) if n.eq_ignore_ascii_case("PCMA/8000") => Some(Codec::Pcma),
+            Some(n) if n.eq_ignore_ascii_case("telephone-event/8000") && dtmf.is_none() => {
+                dtmf = Some(pt);
+                None
+            }
+            _ => None,
+        };
+        if let Some(c) = found
+            && (codec.is_none() || (Some(c) == prefer && codec.is_some_and(|(k, _)| Some(k) != prefer)))
+        {
+            codec = Some((c, pt));
         }
     }
     let (codec, payload_type) = codec.ok_or_else(|| {
@@ -167,13 +220,15 @@ pub fn negotiate(sdp: &[u8]) -> Result<Negotiated, SdpError> {
             audio.payloads.iter().map(|&pt| audio.encoding(pt).unwrap_or_else(|| format!("payload {pt}"))).collect();
         SdpError::NoCommonCodec(if names.is_empty() { "no codecs".into() } else { names.join(", ") })
     })?;
-    Ok(Negotiated {
-        remote: SocketAddr::new(ip, audio.port),
-        codec,
-        payload_type,
-        dtmf_payload_type: dtmf,
-        direction: audio.dir.unwrap_or(session_dir),
-    })
+    let mut direction = audio.dir.unwrap_or(session_dir);
+    if ip.is_unspecified() {
+        direction = match direction {
+            Direction::SendRecv => Direction::SendOnly,
+            Direction::RecvOnly => Direction::Inactive,
+            d => d,
+        };
+    }
+    Ok(Negotiated { remote: SocketAddr::new(ip, audio.port), codec, payload_type, dtmf_payload_type: dtmf, direction })
 }
 
 struct AudioSection {

@@ -74,6 +74,9 @@ pub struct MediaSession {
     running: bool,
     marker_next: bool,
     stopped: bool,
+    /// The far end does not want our media (it holds us): frames keep
+    /// their time slots, but none is sent.
+    muted: bool,
     playing: Option<(Arc<Prompt>, usize)>,
     transmits: VecDeque<Transmit>,
     events: VecDeque<MediaEvent>,
@@ -109,6 +112,7 @@ impl MediaSession {
             running: false,
             marker_next: true,
             stopped: false,
+            muted: !n.direction.far_receives(),
             playing: None,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -135,6 +139,12 @@ impl MediaSession {
         s.stopped = true;
         s.inband = None;
         s
+    }
+
+    /// Digits come by SIP INFO on this call: stop listening for tones, so
+    /// a gateway that also leaves the tone in the audio is counted once.
+    pub fn digits_by_signalling(&mut self) {
+        self.inband = None;
     }
 
     /// Starts answering-machine detection on the audio from now on.
@@ -172,6 +182,22 @@ impl MediaSession {
         if self.idle == IdleMedia::None {
             self.running = false;
         }
+    }
+
+    /// The far end changed the session (re-INVITE, UPDATE): new address,
+    /// codec or direction. While it does not receive (hold), frames are
+    /// skipped, not queued; sending resumes on the same timestamp grid
+    /// with the marker bit set (RFC 3550 §5.1: a talkspurt begins).
+    pub fn update(&mut self, n: &Negotiated) {
+        self.remote = n.remote;
+        self.codec = n.codec;
+        self.payload_type = n.payload_type;
+        self.dtmf_payload_type = n.dtmf_payload_type;
+        let muted = !n.direction.far_receives();
+        if self.muted && !muted {
+            self.marker_next = true;
+        }
+        self.muted = muted;
     }
 
     /// Stops all sending for good (the call is ending).
@@ -253,6 +279,9 @@ impl MediaSession {
                 self.running = false;
                 return;
             }
+        }
+        if self.muted {
+            return;
         }
         let timestamp = self.ts_base.wrapping_add((k as u32).wrapping_mul(SAMPLES_PER_FRAME as u32));
         let packet = rtp_rs::RtpPacketBuilder::new()

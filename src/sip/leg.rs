@@ -7,6 +7,7 @@
 //! whoever implements [`LegFactory`] (the SIP endpoint, or a scripted peer in
 //! actor tests) drives the wire.
 
+use super::reason::Q850;
 use crate::ids::CallId;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -49,6 +50,8 @@ pub struct InviteRequest {
     /// `Privacy` (RFC 3325), `Identity` (RFC 8224, STIR/SHAKEN, passed
     /// through untouched).
     pub identity_headers: Vec<(&'static str, String)>,
+    /// Say `Supported: 100rel` (RFC 3262, `[sip] supports_100rel`).
+    pub supports_100rel: bool,
 }
 
 impl InviteRequest {
@@ -73,12 +76,26 @@ pub enum LegEvent {
     Answered { sdp: Option<Vec<u8>> },
     /// A 2xx crossed our CANCEL; the stack ACKed it and sent BYE (§9.1, §15).
     AnsweredAfterCancel,
-    /// 3xx–6xx final response, ACKed by the transaction layer (§17.1.1.3).
-    Rejected { status: u16, reason: String, retry_after: Option<Duration>, redirect_user: Option<String> },
+    /// 3xx–6xx final response, ACKed by the transaction layer (§17.1.1.3);
+    /// `cause` from its `Reason: Q.850` header (RFC 3326).
+    Rejected {
+        status: u16,
+        reason: String,
+        retry_after: Option<Duration>,
+        redirect_user: Option<String>,
+        cause: Option<Q850>,
+    },
     /// No usable final response: transport error, timer B, broken 2xx.
     Failed { status: Option<u16>, reason: String },
-    /// The far end sent BYE (§15.1.2); already answered 200.
-    RemoteBye { reason: Option<String> },
+    /// The far end sent BYE (§15.1.2); already answered 200. `cause`
+    /// from its `Reason: Q.850` header (RFC 3326).
+    RemoteBye { cause: Option<Q850> },
+    /// The far end changed the session by re-INVITE or UPDATE (RFC 3311,
+    /// RFC 3264 §8) and we accepted: hold, resume, a new codec or address.
+    /// Already answered 200; every accepted offer is reported, refreshes too.
+    Modified { session: crate::media::Negotiated },
+    /// A digit sent in a SIP INFO (`application/dtmf-relay`, `application/dtmf`).
+    Dtmf { digit: char },
     /// Our BYE completed (or timed out); the leg is gone.
     Ended,
 }

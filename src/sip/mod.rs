@@ -2,16 +2,19 @@
 //!
 //! Call actors see only [`leg`]'s types: an [`InviteRequest`] in, a
 //! [`UacLeg`] of events and commands out. `endpoint` assembles the stack,
-//! `uac` drives outbound dialogs, `uas` inbound ones, `router` answers requests that belong to
+//! `uac` drives outbound dialogs, `uas` inbound ones, `indialog` answers
+//! requests inside either, `router` answers requests that belong to
 //! no dialog of ours, `socket` counts the wire, `digest` answers challenges.
 //! Limits of the stack we work around are in docs/sip-stack.md.
 
 pub mod digest;
 pub mod digest_server;
 mod endpoint;
+mod indialog;
 pub mod leg;
 pub mod policy;
 mod probe;
+pub mod reason;
 mod router;
 pub mod socket;
 mod uac;

@@ -10,7 +10,9 @@ use super::digest_server::AuthFailure;
 use super::endpoint::Shared;
 use super::leg::{InboundHandler, InboundInvite, UacLeg};
 use super::policy;
+use super::reason::Q850;
 use crate::metrics as m;
+use rsipstack::dialog::DialogId;
 use rsipstack::sip::ToTypedHeader;
 use rsipstack::sip::prelude::HeadersExt;
 use rsipstack::sip::{Header, Method, Request, StatusCode};
@@ -45,6 +47,9 @@ pub(super) async fn run(
         if in_dialog {
             match shared.dialogs.match_dialog(&tx) {
                 Some(rsipstack::dialog::dialog::Dialog::Invite(mut dialog)) => {
+                    if tx.original.method == Method::Bye {
+                        remember_bye_cause(dialog.id(), &tx.original);
+                    }
                     shared.tasks.spawn(async move {
                         if let Err(e) = dialog.handle(&mut tx).await {
                             debug!(error = %e, "in-dialog request failed");
@@ -203,4 +208,32 @@ fn check(req: &Request) -> Option<(StatusCode, &'static str, Vec<Header>)> {
         }
     }
     None
+}
+
+/// The Q.850 causes of BYEs handed to dialogs, by dialog, for the dialog's
+/// leg to take when it reports the hang-up: rsipstack's `Terminated` state
+/// carries no request. Written before the dialog sees the BYE, so the leg
+/// always finds it. A process-wide map rather than a field of `Shared`
+/// only to keep `endpoint.rs` untouched while transports change there;
+/// bounded, in case a leg is gone before it could take its entry.
+static BYE_CAUSES: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<DialogId, Q850>>> =
+    std::sync::LazyLock::new(Default::default);
+
+fn remember_bye_cause(id: DialogId, req: &Request) {
+    let Some(cause) = req.headers.iter().find_map(|h| match h {
+        Header::Reason(v) => Q850::parse(v.value()),
+        _ => None,
+    }) else {
+        return;
+    };
+    let mut map = BYE_CAUSES.lock().unwrap_or_else(|e| e.into_inner());
+    if map.len() >= 4096 {
+        map.clear();
+    }
+    map.insert(id, cause);
+}
+
+/// The cause the far end's BYE gave for this dialog, once.
+pub(super) fn take_bye_cause(id: &DialogId) -> Option<Q850> {
+    BYE_CAUSES.lock().unwrap_or_else(|e| e.into_inner()).remove(id)
 }

@@ -9,17 +9,19 @@
 
 use super::digest::{self, Challenge};
 use super::endpoint::Shared;
+use super::indialog::{self, Session};
 use super::leg::{InviteRequest, LegCommand, LegEvent};
+use super::reason::Q850;
 use rsipstack::dialog::dialog::{DialogState, TerminatedReason};
 use rsipstack::dialog::invitation::InviteOption;
 use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::sip::prelude::HeadersExt;
-use rsipstack::sip::{Header, Response, StatusCode, StatusCodeKind};
+use rsipstack::sip::{Header, Response, StatusCodeKind};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
-use tracing::{debug, warn};
+use tracing::debug;
 
 pub(super) async fn run(
     shared: Arc<Shared>,
@@ -31,7 +33,7 @@ pub(super) async fn run(
     let mut answered_nonces: Vec<String> = Vec::new();
     let mut cancel_requested = false;
 
-    let (dialog, confirmed_id, states) = loop {
+    let (dialog, confirmed_id, states, session) = loop {
         let option = match invite_option(&shared, &req, auth.take()) {
             Ok(o) => o,
             Err(reason) => {
@@ -50,10 +52,12 @@ pub(super) async fn run(
         if cancel_requested {
             cancel(&dialog);
         }
+        // An UPDATE before the answer is answered from our offer.
+        let mut early = Some(Session::new(req.sdp_offer.clone(), None));
         let result = loop {
             tokio::select! {
                 biased;
-                Some(state) = states.recv() => on_state(&req, state, &events, false).await,
+                Some(state) = states.recv() => on_state(state, &mut early, &events).await,
                 res = &mut join => break res,
                 cmd = commands.recv(), if !cancel_requested => match cmd {
                     // Before answer both commands mean CANCEL (§9.1).
@@ -66,7 +70,7 @@ pub(super) async fn run(
         };
         // Progress reported before the final response is still queued.
         while let Ok(state) = states.try_recv() {
-            on_state(&req, state, &events, false).await;
+            on_state(state, &mut early, &events).await;
         }
         let outcome = match result {
             Ok(Ok((id, Some(resp)))) => {
@@ -76,8 +80,11 @@ pub(super) async fn run(
                         Some(LegEvent::AnsweredAfterCancel)
                     } else {
                         let sdp = (!resp.body.is_empty()).then(|| resp.body.clone());
+                        // What an early UPDATE settled carries on (its o= version).
+                        let ours = early.take().map_or_else(|| req.sdp_offer.clone(), Session::into_ours);
+                        let session = Session::new(ours, sdp.as_deref());
                         let _ = events.send(LegEvent::Answered { sdp }).await;
-                        break (dialog, id, states);
+                        break (dialog, id, states, session);
                     }
                 } else if (status == 401 || status == 407) && !cancel_requested {
                     match answer_challenge(&req, &resp, &mut answered_nonces) {
@@ -104,7 +111,7 @@ pub(super) async fn run(
         }
         return;
     };
-    established(shared, req, dialog, confirmed_id, states, events, commands).await;
+    established(shared, req, dialog, confirmed_id, (states, session), events, commands).await;
 }
 
 /// After the 2xx: serve in-dialog requests until either side hangs up.
@@ -113,19 +120,22 @@ async fn established(
     req: InviteRequest,
     dialog: InviteDialog,
     id: rsipstack::dialog::DialogId,
-    mut states: rsipstack::dialog::dialog::DialogStateReceiver,
+    (mut states, session): (rsipstack::dialog::dialog::DialogStateReceiver, Session),
     events: mpsc::Sender<LegEvent>,
     mut commands: mpsc::Receiver<LegCommand>,
 ) {
+    let mut session = Some(session);
     loop {
         tokio::select! {
             biased;
             state = states.recv() => match state {
                 Some(DialogState::Terminated(_, TerminatedReason::UasBye)) => {
-                    let _ = events.send(LegEvent::RemoteBye { reason: None }).await;
+                    let _ = events.send(LegEvent::RemoteBye { cause: super::router::take_bye_cause(&id) }).await;
                     break;
                 }
-                Some(state) => on_state(&req, state, &events, true).await,
+                Some(state) => {
+                    indialog::serve(state, &mut session, &events).await;
+                }
                 None => {
                     let _ = events.send(LegEvent::Ended).await;
                     break;
@@ -157,37 +167,17 @@ fn cancel(dialog: &InviteDialog) {
     });
 }
 
-/// Reports provisional responses and answers in-dialog requests.
-async fn on_state(req: &InviteRequest, state: DialogState, events: &mpsc::Sender<LegEvent>, answered: bool) {
-    match state {
-        DialogState::Trying(_) if !answered => {
+/// Reports provisional responses and answers early in-dialog requests.
+async fn on_state(state: DialogState, early: &mut Option<Session>, events: &mpsc::Sender<LegEvent>) {
+    match indialog::serve(state, early, events).await {
+        // §17.1.1.2: the trunk has the INVITE (failover's provisional timer).
+        Some(DialogState::Trying(_)) => {
             let _ = events.send(LegEvent::Trying).await;
         }
-        DialogState::Early(_, resp) if !answered => {
+        Some(DialogState::Early(_, resp)) => {
             let sdp = (!resp.body.is_empty()).then(|| resp.body.clone());
             let reason = reason_of(&resp);
             let _ = events.send(LegEvent::Progress { status: resp.status_code.code(), reason, sdp }).await;
-        }
-        // A re-INVITE or UPDATE: a session refresh gets our unchanged SDP
-        // (RFC 4028 §9, RFC 3264 §8); renegotiation arrives with issue 9.
-        DialogState::Updated(_, request, handle) => {
-            let (headers, body) = if request.body.is_empty() && request.method != rsipstack::sip::Method::Invite {
-                (None, None)
-            } else {
-                (Some(vec![Header::ContentType("application/sdp".into())]), Some(req.sdp_offer.clone()))
-            };
-            if handle.respond(StatusCode::OK, headers, body).await.is_err() {
-                warn!(call = %req.call, "could not answer an in-dialog request");
-            }
-        }
-        DialogState::Info(_, _, handle) | DialogState::Options(_, _, handle) => {
-            let _ = handle.reply(StatusCode::OK).await;
-        }
-        DialogState::Notify(_, _, handle)
-        | DialogState::Refer(_, _, handle)
-        | DialogState::Message(_, _, handle)
-        | DialogState::Publish(_, _, handle) => {
-            let _ = handle.reply(StatusCode::MethodNotAllowed).await;
         }
         _ => {}
     }
@@ -212,6 +202,9 @@ fn invite_option(shared: &Shared, req: &InviteRequest, auth: Option<Header>) -> 
         offer: Some(req.sdp_offer.clone()),
         contact,
         call_id: Some(req.call_id.clone()),
+        // The stack PRACKs any 18x with `Require: 100rel` (RFC 3262 §4);
+        // this only says we support it.
+        support_prack: req.supports_100rel,
         headers: Some(
             auth.into_iter()
                 .chain(req.identity_headers.iter().map(|(n, v)| Header::Other(n.to_string(), v.clone())))
@@ -276,7 +269,11 @@ fn rejected(resp: &Response) -> LegEvent {
     } else {
         None
     };
-    LegEvent::Rejected { status, reason: reason_of(resp), retry_after, redirect_user }
+    let cause = resp.headers.iter().find_map(|h| match h {
+        Header::Reason(v) => Q850::parse(v.value()),
+        _ => None,
+    });
+    LegEvent::Rejected { status, reason: reason_of(resp), retry_after, redirect_user, cause }
 }
 
 /// `Retry-After: 120 (comment);duration=60` → 120 s (RFC 3261 §20.33).

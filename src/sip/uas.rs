@@ -8,6 +8,7 @@
 //! dialog through the router's `match_dialog`.
 
 use super::endpoint::Shared;
+use super::indialog::{self, Session};
 use super::leg::{LegCommand, LegEvent};
 use rsipstack::dialog::dialog::{DialogState, TerminatedReason};
 use rsipstack::sip::{Header, StatusCode};
@@ -40,8 +41,9 @@ pub(super) async fn run(
             debug!(error = %e, "inbound INVITE transaction ended with an error");
         }
     });
-    // Our answer, repeated to session refreshes (RFC 4028 §9).
-    let mut answer: Option<Vec<u8>> = None;
+    // Our answer, the base of in-dialog answers (RFC 4028 §9: a refresh
+    // gets it unchanged).
+    let mut session: Option<Session> = None;
     let mut commands_open = true;
     loop {
         tokio::select! {
@@ -54,13 +56,16 @@ pub(super) async fn run(
                         reason: "the caller cancelled".into(),
                         retry_after: None,
                         redirect_user: None,
+                        // The CANCEL's Reason stays inside the stack's
+                        // INVITE transaction (docs/sip-stack.md).
+                        cause: None,
                     };
                     let _ = events.send(ev).await;
                     break;
                 }
                 // §15.1.2: the caller hung up.
-                Some(DialogState::Terminated(_, TerminatedReason::UacBye)) => {
-                    let _ = events.send(LegEvent::RemoteBye { reason: None }).await;
+                Some(DialogState::Terminated(id, TerminatedReason::UacBye)) => {
+                    let _ = events.send(LegEvent::RemoteBye { cause: super::router::take_bye_cause(&id) }).await;
                     break;
                 }
                 Some(DialogState::Terminated(_, why)) => {
@@ -68,27 +73,9 @@ pub(super) async fn run(
                     let _ = events.send(LegEvent::Ended).await;
                     break;
                 }
-                Some(DialogState::Updated(_, request, handle)) => {
-                    let (headers, body) = match (&answer, request.body.is_empty()) {
-                        (Some(sdp), false) | (Some(sdp), true) if request.method == rsipstack::sip::Method::Invite => {
-                            (Some(vec![Header::ContentType("application/sdp".into())]), Some(sdp.clone()))
-                        }
-                        _ => (None, None),
-                    };
-                    let _ = handle.respond(StatusCode::OK, headers, body).await;
+                Some(state) => {
+                    indialog::serve(state, &mut session, &events).await;
                 }
-                Some(DialogState::Info(_, _, handle) | DialogState::Options(_, _, handle)) => {
-                    let _ = handle.reply(StatusCode::OK).await;
-                }
-                Some(
-                    DialogState::Notify(_, _, handle)
-                    | DialogState::Refer(_, _, handle)
-                    | DialogState::Message(_, _, handle)
-                    | DialogState::Publish(_, _, handle),
-                ) => {
-                    let _ = handle.reply(StatusCode::MethodNotAllowed).await;
-                }
-                Some(_) => {}
                 None => {
                     let _ = events.send(LegEvent::Ended).await;
                     break;
@@ -104,12 +91,12 @@ pub(super) async fn run(
                         let _ = events.send(LegEvent::Failed { status: None, reason: e.to_string() }).await;
                         break;
                     }
-                    answer = Some(sdp);
+                    session = Some(Session::new(sdp.clone(), Some(&sdp)));
                 }
                 Some(LegCommand::Reject { status, reason }) => {
                     let _ = dialog.reject(Some(StatusCode::from(status)), reason);
                 }
-                Some(LegCommand::Cancel) | Some(LegCommand::Bye { .. }) | None if answer.is_none() => {
+                Some(LegCommand::Cancel) | Some(LegCommand::Bye { .. }) | None if session.is_none() => {
                     commands_open = false;
                     let _ = dialog.reject(Some(StatusCode::TemporarilyUnavailable), None);
                 }

@@ -172,6 +172,9 @@ pub struct CallEnd {
     pub outcome: Option<String>,
     pub digits: String,
     pub duration_ms: Option<i64>,
+    /// The Q.850 cause and text of the hang-up (`migrations/0008`).
+    pub q850_cause: Option<i64>,
+    pub q850_text: Option<String>,
 }
 
 /// An attempt without an end: the process died while it was in flight.

@@ -51,12 +51,18 @@ fn events(actions: &[Action]) -> Vec<&Event> {
     actions.iter().filter_map(|a| if let Action::Event(e) = a { Some(e) } else { None }).collect()
 }
 
+/// The BYE the machine sends, with its Q.850 cause (RFC 3326).
+fn bye_with(cause: u16) -> Action {
+    let text = if cause == 16 { "Normal call clearing" } else { "Normal, unspecified" };
+    Action::Bye { reason: Some(format!("Q.850;cause={cause};text=\"{text}\"")) }
+}
+
 fn answered(sdp: &str) -> LegEvent {
     LegEvent::Answered { sdp: Some(sdp.as_bytes().to_vec()) }
 }
 
 fn rejected(status: u16, reason: &str) -> LegEvent {
-    LegEvent::Rejected { status, reason: reason.into(), retry_after: None, redirect_user: None }
+    LegEvent::Rejected { status, reason: reason.into(), retry_after: None, redirect_user: None, cause: None }
 }
 
 #[test]
@@ -85,7 +91,7 @@ fn answered_call_plays_gathers_and_hangs_up() {
     m.handle_media(t1, MediaEvent::Dtmf('4'));
     m.handle_media(t1, MediaEvent::Dtmf('2'));
     let a = drain(&mut m);
-    assert!(a.contains(&Action::Bye { reason: None }));
+    assert!(a.contains(&bye_with(16)));
     assert!(a.contains(&Action::StopMedia));
     assert_eq!(m.digits(), "42");
 
@@ -162,6 +168,7 @@ fn service_unavailable_with_retry_after_pauses_the_trunk() {
             reason: "Service Unavailable".into(),
             retry_after: Some(Duration::from_secs(20)),
             redirect_user: None,
+            cause: None,
         },
     );
     let a = drain(&mut m);
@@ -180,6 +187,7 @@ fn redirects_follow_the_user_at_most_three_times() {
         reason: "Moved".into(),
         retry_after: None,
         redirect_user: Some(u.into()),
+        cause: None,
     };
     for hop in 1..=3 {
         m.handle_leg(t0, redirect(&format!("100{hop}")));
@@ -223,7 +231,7 @@ fn gather_timeout_and_max_duration() {
     drain(&mut m);
     assert_eq!(m.poll_timeout(), Some(t0 + Duration::from_secs(5)), "first-digit timer");
     m.handle_timeout(t0 + Duration::from_secs(5));
-    assert!(drain(&mut m).contains(&Action::Bye { reason: None }));
+    assert!(drain(&mut m).contains(&bye_with(16)), "the flow ended: normal clearing");
     m.handle_leg(t0, LegEvent::Ended);
     assert_eq!(finished(&drain(&mut m)).unwrap().cause, Cause::FlowDone);
     assert_eq!(flow_outcome(&m).as_deref(), Some("gather_timeout"));
@@ -233,6 +241,7 @@ fn gather_timeout_and_max_duration() {
     m.handle_leg(t0, answered(ANSWER));
     drain(&mut m);
     m.handle_timeout(t0 + Duration::from_secs(600));
+    assert!(drain(&mut m).contains(&bye_with(31)), "a limit ended it: normal, unspecified");
     m.handle_leg(t0, LegEvent::Ended);
     let o = finished(&drain(&mut m)).cloned().unwrap();
     assert_eq!((o.cause, o.by), (Cause::MaxDuration, HangupBy::System));
@@ -247,7 +256,7 @@ fn answer_crossing_cancel_is_hung_up() {
     drain(&mut m);
     m.handle_leg(t0, answered(ANSWER));
     let a = drain(&mut m);
-    assert_eq!(a, vec![Action::Bye { reason: None }]);
+    assert_eq!(a, vec![bye_with(16)]);
     m.handle_leg(t0, LegEvent::Ended);
     assert_eq!(finished(&drain(&mut m)).unwrap().disposition, Disposition::NoAnswer);
 
@@ -286,7 +295,7 @@ fn remote_bye_during_the_prompt() {
     m.start(t0);
     m.handle_leg(t0, answered(ANSWER));
     drain(&mut m);
-    m.handle_leg(t0, LegEvent::RemoteBye { reason: None });
+    m.handle_leg(t0, LegEvent::RemoteBye { cause: None });
     let a = drain(&mut m);
     assert_eq!(a[0], Action::StopMedia);
     let o = finished(&a).unwrap();
@@ -304,7 +313,7 @@ fn no_script_hangs_up_at_once_and_transport_failure_is_failed() {
     let mut m = CallMachine::new(plan_with(None, None));
     m.start(t0);
     m.handle_leg(t0, answered(ANSWER));
-    assert!(drain(&mut m).contains(&Action::Bye { reason: None }));
+    assert!(drain(&mut m).contains(&bye_with(16)));
 
     let mut m = CallMachine::new(plan());
     m.start(t0);
@@ -364,7 +373,7 @@ fn special_information_tones_end_the_call_by_kind() {
     m.handle_leg(t0, answered(ANSWER));
     drain(&mut m);
     m.handle_media(t0, MediaEvent::Sit(SitKind::Reorder));
-    assert!(drain(&mut m).contains(&Action::Bye { reason: None }));
+    assert!(drain(&mut m).contains(&bye_with(16)));
     m.handle_leg(t0, LegEvent::Ended);
     let o = finished(&drain(&mut m)).cloned().unwrap();
     assert_eq!((o.disposition, o.cause), (Disposition::Failed, Cause::Sit));
@@ -389,7 +398,7 @@ fn a_machine_verdict_makes_the_disposition_machine() {
     m.handle_media(t0, MediaEvent::Amd(verdict));
     let a = drain(&mut m);
     assert!(events(&a).contains(&&Event::Amd { verdict: "machine", cause: "MAXWORDS-3-3".into() }));
-    assert!(a.contains(&Action::Bye { reason: None }));
+    assert!(a.contains(&bye_with(16)));
     m.handle_leg(t0, LegEvent::Ended);
     let o = finished(&drain(&mut m)).cloned().unwrap();
     assert_eq!((o.disposition, o.cause), (Disposition::Machine, Cause::FlowDone));
@@ -410,7 +419,7 @@ fn webhook_replies_reach_the_flow() {
     m.handle_leg(t0, answered(ANSWER));
     assert!(drain(&mut m).iter().any(|a| matches!(a, Action::Webhook { .. })));
     m.handle_webhook(t0, Err("HTTP 500".into()));
-    assert!(drain(&mut m).contains(&Action::Bye { reason: None }));
+    assert!(drain(&mut m).contains(&bye_with(16)));
     assert_eq!(flow_outcome(&m).as_deref(), Some("error"));
 }
 

@@ -229,6 +229,19 @@ fn inband_digits_are_heard_only_without_telephone_event() {
 }
 
 #[test]
+fn tones_are_not_digits_once_digits_come_by_sip_info() {
+    let start = Instant::now();
+    let mut plain = negotiated(Codec::Pcmu);
+    plain.dtmf_payload_type = None;
+    let mut s = MediaSession::new(&plain, IdleMedia::Silence, SEED, start);
+    s.digits_by_signalling();
+    for p in audio_packets(7, 0, &tones_for("59#")) {
+        s.handle_rtp(start, &p);
+    }
+    assert_eq!(digits(&mut s), "");
+}
+
+#[test]
 fn a_digit_sent_both_ways_counts_once() {
     // Many gateways send RFC 4733 events and leave the tone in the audio.
     let start = Instant::now();
@@ -240,4 +253,29 @@ fn a_digit_sent_both_ways_counts_once() {
         s.handle_rtp(start, &dtmf_packet(7, 100 + i as u16, 8000, 5, end));
     }
     assert_eq!(digits(&mut s), "5");
+}
+
+#[test]
+fn no_rtp_is_sent_while_the_far_end_holds_us() {
+    let start = Instant::now();
+    let mut s = MediaSession::new(&negotiated(Codec::Pcmu), IdleMedia::Silence, SEED, start);
+    let before = run(&mut s, start + Duration::from_millis(100), |_| Duration::ZERO);
+    assert_eq!(before.len(), 6, "frames 0..=5");
+    let mut held = negotiated(Codec::Pcmu);
+    held.direction = Direction::SendOnly;
+    s.update(&held);
+    let during = run(&mut s, start + Duration::from_millis(1100), |_| Duration::ZERO);
+    assert!(during.is_empty(), "{} packets sent on hold", during.len());
+    // Resumed on A-law at a new port: the grid goes on, marker set, the
+    // sequence number continues from the last packet sent.
+    let mut resumed = negotiated(Codec::Pcma);
+    resumed.remote = "127.0.0.1:40002".parse().unwrap();
+    s.update(&resumed);
+    s.handle_timeout(start + Duration::from_millis(1120));
+    let t = s.poll_transmit().expect("sending again");
+    assert_eq!(t.dest, resumed.remote);
+    let (seq, ts, mark, pt) = header(&t.packet);
+    let (last_seq, ..) = header(&before.last().unwrap().1);
+    assert_eq!((seq, mark, pt), (last_seq.wrapping_add(1), true, 8));
+    assert_eq!(ts, SEED.timestamp.wrapping_add(56 * 160), "frame 56's timestamp: wall time kept");
 }

@@ -245,7 +245,7 @@ pub async fn finish_attempt(
     let mut tx = pool.begin().await?;
     sqlx::query(
         "UPDATE calls SET ended_at = ?, disposition = ?, sip_status = ?, cause = ?, outcome = ?, digits = ?,
-         duration_ms = ? WHERE id = ?",
+         duration_ms = ?, q850_cause = ?, q850_text = ? WHERE id = ?",
     )
     .bind(end.ended_at)
     .bind(&end.disposition)
@@ -254,6 +254,8 @@ pub async fn finish_attempt(
     .bind(&end.outcome)
     .bind(&end.digits)
     .bind(end.duration_ms)
+    .bind(end.q850_cause)
+    .bind(&end.q850_text)
     .bind(call.to_string())
     .execute(&mut *tx)
     .await?;
@@ -371,7 +373,8 @@ pub async fn record_call(tx: &mut Transaction<'_, Sqlite>, c: &CallRow) -> Store
     let e = c.end.clone().unwrap_or_default();
     sqlx::query(
         "INSERT INTO calls (id, client_id, campaign_id, record_id, phone, trunk, started_at, ended_at, disposition,
-         sip_status, cause, outcome, digits, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         sip_status, cause, outcome, digits, duration_ms, q850_cause, q850_text)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO NOTHING",
     )
     .bind(&c.id)
@@ -388,6 +391,8 @@ pub async fn record_call(tx: &mut Transaction<'_, Sqlite>, c: &CallRow) -> Store
     .bind(e.outcome)
     .bind(e.digits)
     .bind(e.duration_ms)
+    .bind(e.q850_cause)
+    .bind(e.q850_text)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -396,7 +401,7 @@ pub async fn record_call(tx: &mut Transaction<'_, Sqlite>, c: &CallRow) -> Store
 pub async fn calls(pool: &SqlitePool, f: &CallFilter) -> StoreResult<Vec<CallRow>> {
     let mut q = sqlx::QueryBuilder::<Sqlite>::new(
         "SELECT id, client_id, campaign_id, record_id, phone, trunk, started_at, ended_at, disposition, sip_status,
-         cause, outcome, digits, duration_ms FROM calls WHERE 1 = 1",
+         cause, outcome, digits, duration_ms, q850_cause, q850_text FROM calls WHERE 1 = 1",
     );
     if let Some(c) = &f.client {
         q.push(" AND client_id = ").push_bind(&c.0);
@@ -439,6 +444,8 @@ pub async fn calls(pool: &SqlitePool, f: &CallFilter) -> StoreResult<Vec<CallRow
                     outcome: r.get(11),
                     digits: r.get::<Option<String>, _>(12).unwrap_or_default(),
                     duration_ms: r.get(13),
+                    q850_cause: r.get(14),
+                    q850_text: r.get(15),
                 }),
             }
         })
