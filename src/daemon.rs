@@ -120,6 +120,7 @@ pub async fn run(
             tls: crate::reload::tls_material(&cfg.sip).map_err(DaemonError::Setup)?,
             stream_idle_timeout: cfg.sip.stream_idle_timeout,
             advertised: cfg.sip.advertised_address,
+            min_se: cfg.sip.min_se,
         },
         sip_stop.clone(),
         infra.clone(),
@@ -173,6 +174,10 @@ pub async fn run(
             .advertising(cfg.media_ip()),
         idle: cfg.media.idle,
         symmetric_rtp: cfg.media.symmetric_rtp,
+        session_timer: cfg
+            .sip
+            .session_expires
+            .map(|expires| crate::sip::session_refresh::Ask { expires, min_se: cfg.sip.min_se }),
         queue_timeout: cfg.calls.queue_timeout,
         shutdown: calls_stop.clone(),
         events: events.clone(),

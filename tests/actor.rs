@@ -77,6 +77,7 @@ async fn deps() -> (Arc<CallDeps>, mpsc::UnboundedReceiver<FarEnd>) {
         rtp: RtpPorts::new("127.0.0.1".parse().unwrap(), 41_000, 41_999),
         idle: IdleMedia::Silence,
         symmetric_rtp: true,
+        session_timer: None,
         queue_timeout: Duration::from_secs(30),
         shutdown: CancellationToken::new(),
         events: dialerd::events::EventBus::new(1024),

@@ -67,6 +67,7 @@ fn sans_io_cores_do_no_io_and_read_no_clock() {
         "call/script.rs",
         "call/outcome.rs",
         "call/failover.rs",
+        "call/session_timer.rs",
         "call/hold.rs",
         "sip/reason.rs",
         "trunk/gate.rs",

@@ -36,6 +36,8 @@ pub struct CallDeps {
     pub idle: IdleMedia,
     /// `[media] symmetric_rtp`: latch onto where the far end's RTP comes from.
     pub symmetric_rtp: bool,
+    /// `[sip] session_expires_s`/`min_se_s`: what our INVITEs ask for.
+    pub session_timer: Option<crate::sip::session_refresh::Ask>,
     pub queue_timeout: Duration,
     pub shutdown: CancellationToken,
     /// Every call event is published here (`call.*`, docs/events.md).
@@ -324,6 +326,7 @@ impl Actor {
             match action {
                 Action::Dial { user } => self.dial(user).await,
                 Action::Cancel => self.command(LegCommand::Cancel),
+                Action::RefreshSession { interval } => self.command(LegCommand::Refresh { interval }),
                 Action::Failover { user, sip_status, reason } => self.fail_over(user, sip_status, reason).await,
                 Action::Bye { reason } => self.command(LegCommand::Bye { reason }),
                 Action::StartMedia(n) => {
@@ -493,6 +496,7 @@ impl Actor {
             credentials,
             identity_headers: identity_headers(cfg, self.identity.as_deref()),
             supports_100rel: self.supports_100rel,
+            session_timer: self.deps.session_timer,
         };
         if !self.started {
             self.started = true;

@@ -78,6 +78,8 @@ pub struct CallMachine {
     /// The Q.850 cause of the hang-up: the far end's (its BYE or final
     /// response), else the one our BYE carried.
     pub(super) q850: Option<Q850>,
+    /// RFC 4028, from the 2xx on (`session_timer.rs`).
+    pub(super) session_timer: Option<super::session_timer::SessionTimer>,
 }
 
 impl CallMachine {
@@ -95,6 +97,7 @@ impl CallMachine {
             session: None,
             hold: super::hold::HoldState::Active,
             q850: None,
+            session_timer: None,
         }
     }
 
@@ -115,7 +118,11 @@ impl CallMachine {
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
-        [self.timers.next(), self.flow.as_ref().and_then(FlowRun::poll_timeout)].into_iter().flatten().min()
+        let session = self.session_timer.as_ref().filter(|_| matches!(self.phase, Phase::Answered));
+        [self.timers.next(), self.flow.as_ref().and_then(FlowRun::poll_timeout), session.map(|s| s.poll_timeout())]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// The call waits for capacity before it may dial.
@@ -314,6 +321,12 @@ impl CallMachine {
                 self.finish(outcome);
                 Phase::Ended
             }
+            // RFC 4028 §10: the session was refreshed, or our refresh failed.
+            (Phase::Answered, LegEvent::SessionRefreshed { negotiated }) => {
+                self.session_refreshed(now, negotiated);
+                Phase::Answered
+            }
+            (Phase::Answered, LegEvent::RefreshFailed { status }) => self.session_expired(now, status),
             (phase, _) => phase,
         };
     }
@@ -408,6 +421,9 @@ impl CallMachine {
         let phase = std::mem::replace(&mut self.phase, Phase::Ended);
         self.phase = match phase {
             Phase::Dialing { .. } if due(self.timers.no_answer) => self.cancel(now, CancelWhy::NoAnswer),
+            Phase::Answered if self.session_timer.as_ref().is_some_and(|s| s.poll_timeout() <= now) => {
+                self.session_due(now)
+            }
             Phase::Dialing { .. } if due(self.timers.provisional) => {
                 let t = self.plan.failover.provisional_timeout.unwrap_or_default();
                 let reason = format!("no provisional response within {} ms", t.as_millis());

@@ -15,5 +15,6 @@ pub mod prompts;
 pub mod registry;
 pub mod rtp;
 mod script;
+pub mod session_timer;
 pub mod transfer;
 pub mod view;

@@ -80,6 +80,9 @@ pub enum Cause {
     BridgedCallEnded,
     /// No RTP from the far end for `rtp_timeout_s`.
     RtpTimeout,
+    /// RFC 4028: the session was not refreshed in time, or our refresh
+    /// failed.
+    SessionExpired,
 }
 
 impl Cause {
@@ -89,6 +92,7 @@ impl Cause {
     pub fn q850(self) -> Q850 {
         match self {
             Cause::MaxDuration | Cause::RtpTimeout => Q850::new(reason::NORMAL_UNSPECIFIED, "Normal, unspecified"),
+            Cause::SessionExpired => Q850::new(reason::TIMER_EXPIRY, "Recovery on timer expiry"),
             _ => Q850::new(reason::NORMAL_CLEARING, "Normal call clearing"),
         }
     }
@@ -108,6 +112,7 @@ impl Cause {
             Cause::QueueTimeout => "queue_timeout",
             Cause::BridgedCallEnded => "bridged_call_ended",
             Cause::RtpTimeout => "rtp_timeout",
+            Cause::SessionExpired => "session_expired",
         }
     }
 }

@@ -134,6 +134,10 @@ pub enum Action {
     /// The flow moved: refresh the view's `flow`.
     FlowChanged,
     StopMedia,
+    /// RFC 4028 §7.4: re-INVITE to keep the session, asking for `interval`.
+    RefreshSession {
+        interval: Duration,
+    },
     /// A 503 with Retry-After: stop sending calls to this trunk for a while.
     PauseTrunk(Duration),
     /// The flow's `transfer` node: call the URI (or offer the call to the

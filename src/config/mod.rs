@@ -106,6 +106,10 @@ pub struct SipConfig {
     /// `Supported: 100rel` on our INVITEs (RFC 3262); reliable provisionals
     /// are PRACKed either way.
     pub supports_100rel: bool,
+    /// RFC 4028 session timers: the interval our INVITEs ask for (`None`:
+    /// off) and the shortest we accept (Min-SE).
+    pub session_expires: Option<u32>,
+    pub min_se: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -389,6 +393,9 @@ impl Config {
             stream_idle_timeout: r.seconds("stream_idle_timeout_s", 7200.0, 1.0, 7.0 * 86_400.0),
             advertised_address: r.ip("advertised_address"),
             supports_100rel: r.boolean("supports_100rel", false),
+            session_expires: Some(r.integer("session_expires_s", 1800, 0, 86_400) as u32).filter(|s| *s > 0),
+            // RFC 4028 says at least 90; tests run shorter.
+            min_se: r.integer("min_se_s", 90, 1, 86_400) as u32,
         };
         if sip.listen_tls.is_some() {
             for (key, v) in [("tls_cert", &sip.tls_cert), ("tls_key", &sip.tls_key)] {
@@ -396,6 +403,9 @@ impl Config {
                     r.problem(key, "is required with listen_tls (PEM file path)");
                 }
             }
+        }
+        if sip.session_expires.is_some_and(|e| e < sip.min_se) {
+            r.problem("session_expires_s", "must not be below min_se_s (RFC 4028 §4)");
         }
         if sip.t2 < sip.t1 {
             r.problem("t2_ms", "must not be smaller than t1_ms (RFC 3261 §17.1.2.2)");

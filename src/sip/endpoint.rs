@@ -44,6 +44,8 @@ pub struct SipSettings {
     /// The IP others reach us at, written in Via, Contact and From (ports
     /// stay the listeners').
     pub advertised: Option<std::net::IpAddr>,
+    /// RFC 4028 Min-SE: inbound calls never run shorter session intervals.
+    pub min_se: u32,
 }
 
 /// PEM bytes read from the configured files.
@@ -90,6 +92,8 @@ pub(crate) struct Shared {
     pub auth: super::digest_server::Verifier,
     /// Kept to swap its certificate on reload.
     pub tls_listener: Option<TlsListenerConnection>,
+    /// RFC 4028 Min-SE for inbound session timers.
+    pub min_se: u32,
 }
 
 impl Shared {
@@ -221,6 +225,7 @@ impl SipEndpoint {
             inbound: Default::default(),
             auth,
             tls_listener,
+            min_se: s.min_se,
         });
         tasks.spawn(async move { endpoint.serve().await });
         tasks.spawn(router::run(shared.clone(), incoming, s.trunk_sources, cancel));

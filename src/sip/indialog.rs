@@ -70,11 +70,28 @@ pub(super) async fn serve(
                     }
                 },
             };
+            // RFC 4028 §9: a refresh's 2xx repeats its Session-Expires.
+            let expires = request.headers.iter().find_map(|h| match h {
+                Header::SessionExpires(v) => Some(v.value().to_string()),
+                _ => None,
+            });
+            let ok = status == StatusCode::OK;
+            let headers = match (&expires, ok) {
+                (Some(v), true) => {
+                    let v = if v.contains("refresher") { v.clone() } else { format!("{v};refresher=uac") };
+                    Some(headers.unwrap_or_default().into_iter().chain([Header::SessionExpires(v.into())]).collect())
+                }
+                _ => headers,
+            };
             if handle.respond(status, headers, body).await.is_err() {
                 debug!("could not answer an in-dialog offer");
             }
             if let Some(session) = modified {
                 let _ = events.send(LegEvent::Modified { session }).await;
+            }
+            // §10: any re-INVITE or UPDATE we answer 2xx refreshes the session.
+            if ok {
+                let _ = events.send(LegEvent::SessionRefreshed { negotiated: None }).await;
             }
         }
         DialogState::Info(_, request, handle) => {

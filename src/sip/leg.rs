@@ -52,6 +52,8 @@ pub struct InviteRequest {
     pub identity_headers: Vec<(&'static str, String)>,
     /// Say `Supported: 100rel` (RFC 3262, `[sip] supports_100rel`).
     pub supports_100rel: bool,
+    /// Ask for session timers (RFC 4028, `[sip] session_expires_s`).
+    pub session_timer: Option<super::session_refresh::Ask>,
 }
 
 impl InviteRequest {
@@ -98,6 +100,12 @@ pub enum LegEvent {
     Dtmf { digit: char },
     /// Our BYE completed (or timed out); the leg is gone.
     Ended,
+    /// RFC 4028: the session's interval and refresher, from the 2xx to our
+    /// INVITE or our refresh (`negotiated`), or the far end refreshed it
+    /// with a re-INVITE/UPDATE we answered 2xx (`None`: same terms).
+    SessionRefreshed { negotiated: Option<crate::call::session_timer::Negotiated> },
+    /// Our refresh got an error or no answer: the session is gone (§10).
+    RefreshFailed { status: Option<u16> },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,6 +118,9 @@ pub enum LegCommand {
     Bye { reason: Option<String> },
     /// Inbound: 180 Ringing (RFC 3261 §13.3.1.1).
     Ring,
+    /// Refresh the session (RFC 4028 §7.4) with a re-INVITE asking for
+    /// `interval` again.
+    Refresh { interval: Duration },
     /// Inbound: 200 OK with our SDP answer (§13.3.1.4).
     Answer { sdp: Vec<u8> },
     /// Inbound: a final error response (§13.3.1.3).

@@ -16,6 +16,7 @@ pub mod policy;
 mod probe;
 pub mod reason;
 mod router;
+pub mod session_refresh;
 pub mod socket;
 mod uac;
 mod uas;

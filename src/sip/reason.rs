@@ -22,6 +22,8 @@ pub const NORMAL_CLEARING: u16 = 16;
 /// (maximum duration, RTP inactivity). Normal class, so carriers raise no
 /// alarm, yet distinct from 16 in their records.
 pub const NORMAL_UNSPECIFIED: u16 = 31;
+/// A timer ran out (RFC 4028 session expiry).
+pub const TIMER_EXPIRY: u16 = 102;
 
 impl Q850 {
     pub fn new(cause: u16, text: &str) -> Self {

@@ -12,6 +12,7 @@ use super::endpoint::Shared;
 use super::indialog::{self, Session};
 use super::leg::{InviteRequest, LegCommand, LegEvent};
 use super::reason::Q850;
+use super::session_refresh;
 use rsipstack::dialog::dialog::{DialogState, TerminatedReason};
 use rsipstack::dialog::invitation::InviteOption;
 use rsipstack::dialog::invite_dialog::InviteDialog;
@@ -32,9 +33,11 @@ pub(super) async fn run(
     let mut auth: Option<Header> = None;
     let mut answered_nonces: Vec<String> = Vec::new();
     let mut cancel_requested = false;
+    let mut timer = req.session_timer;
+    let mut retried_422 = false;
 
     let (dialog, confirmed_id, states, session) = loop {
-        let option = match invite_option(&shared, &req, auth.take()) {
+        let option = match invite_option(&shared, &req, auth.take(), timer) {
             Ok(o) => o,
             Err(reason) => {
                 let _ = events.send(LegEvent::Failed { status: None, reason }).await;
@@ -84,8 +87,19 @@ pub(super) async fn run(
                         let ours = early.take().map_or_else(|| req.sdp_offer.clone(), Session::into_ours);
                         let session = Session::new(ours, sdp.as_deref());
                         let _ = events.send(LegEvent::Answered { sdp }).await;
+                        if let Some(n) = timer.and_then(|_| session_refresh::negotiated(&resp)) {
+                            let _ = events.send(LegEvent::SessionRefreshed { negotiated: Some(n) }).await;
+                        }
                         break (dialog, id, states, session);
                     }
+                } else if let (422, Some(ask), false, false) = (status, timer, retried_422, cancel_requested)
+                    && let Some(again) = session_refresh::after_422(ask, &resp)
+                {
+                    // RFC 4028 §7.3: once, with the interval the far end takes.
+                    debug!(call = %req.call, expires = again.expires, "422: asking for a longer session interval");
+                    timer = Some(again);
+                    retried_422 = true;
+                    continue;
                 } else if (status == 401 || status == 407) && !cancel_requested {
                     match answer_challenge(&req, &resp, &mut answered_nonces) {
                         Some(header) => {
@@ -142,6 +156,12 @@ async fn established(
                 }
             },
             cmd = commands.recv() => {
+                if let Some(LegCommand::Refresh { interval }) = cmd {
+                    let (headers, body) = session_refresh::refresh_request(session.clone(), interval);
+                    let d = dialog.clone();
+                    session_refresh::spawn_refresh(async move { d.reinvite(Some(headers), body).await }, interval, events.clone());
+                    continue;
+                }
                 let reason = match cmd { Some(LegCommand::Bye { reason }) => reason, _ => None };
                 let result = match reason {
                     Some(r) => dialog.bye_with_reason(r).await,
@@ -183,7 +203,12 @@ async fn on_state(state: DialogState, early: &mut Option<Session>, events: &mpsc
     }
 }
 
-fn invite_option(shared: &Shared, req: &InviteRequest, auth: Option<Header>) -> Result<InviteOption, String> {
+fn invite_option(
+    shared: &Shared,
+    req: &InviteRequest,
+    auth: Option<Header>,
+    timer: Option<session_refresh::Ask>,
+) -> Result<InviteOption, String> {
     let callee =
         rsipstack::sip::Uri::try_from(req.request_uri().as_str()).map_err(|e| format!("bad Request-URI: {e}"))?;
     let from_host =
@@ -208,6 +233,7 @@ fn invite_option(shared: &Shared, req: &InviteRequest, auth: Option<Header>) -> 
         headers: Some(
             auth.into_iter()
                 .chain(req.identity_headers.iter().map(|(n, v)| Header::Other(n.to_string(), v.clone())))
+                .chain(timer.map(session_refresh::invite_headers).unwrap_or_default())
                 .collect(),
         )
         .filter(|h: &Vec<Header>| !h.is_empty()),

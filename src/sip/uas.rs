@@ -10,6 +10,7 @@
 use super::endpoint::Shared;
 use super::indialog::{self, Session};
 use super::leg::{LegCommand, LegEvent};
+use super::session_refresh;
 use rsipstack::dialog::dialog::{DialogState, TerminatedReason};
 use rsipstack::sip::{Header, StatusCode};
 use rsipstack::transaction::transaction::Transaction;
@@ -86,12 +87,22 @@ pub(super) async fn run(
                     let _ = dialog.ringing(None, None);
                 }
                 Some(LegCommand::Answer { sdp }) => {
-                    let headers = vec![Header::ContentType("application/sdp".into())];
+                    let mut headers = vec![Header::ContentType("application/sdp".into())];
+                    let terms = session_refresh::answer_terms(&dialog.initial_request(), shared.min_se);
+                    headers.extend(terms.iter().flat_map(|(h, _)| h.clone()));
                     if let Err(e) = dialog.accept(Some(headers), Some(sdp.clone())) {
                         let _ = events.send(LegEvent::Failed { status: None, reason: e.to_string() }).await;
                         break;
                     }
                     session = Some(Session::new(sdp.clone(), Some(&sdp)));
+                    if let Some((_, n)) = terms {
+                        let _ = events.send(LegEvent::SessionRefreshed { negotiated: Some(n) }).await;
+                    }
+                }
+                Some(LegCommand::Refresh { interval }) => {
+                    let (headers, body) = session_refresh::refresh_request(session.clone(), interval);
+                    let d = dialog.clone();
+                    session_refresh::spawn_refresh(async move { d.reinvite(Some(headers), body).await }, interval, events.clone());
                 }
                 Some(LegCommand::Reject { status, reason }) => {
                     let _ = dialog.reject(Some(StatusCode::from(status)), reason);
