@@ -94,6 +94,9 @@ pub(crate) struct Shared {
     pub tls_listener: Option<TlsListenerConnection>,
     /// RFC 4028 Min-SE for inbound session timers.
     pub min_se: u32,
+    /// Q.850 causes of BYEs the router handed to dialogs, until their leg
+    /// takes them (`router.rs`); bounded in case a leg is gone first.
+    bye_causes: std::sync::Mutex<std::collections::HashMap<rsipstack::dialog::DialogId, super::reason::Q850>>,
 }
 
 impl Shared {
@@ -118,6 +121,21 @@ impl Shared {
             SipTransport::Tcp => format!("sip:{user}@{};transport=tcp", on(l.tcp)),
             SipTransport::Tls => format!("sip:{user}@{};transport=tls", on(l.tls)),
         }
+    }
+}
+
+impl Shared {
+    pub fn remember_bye_cause(&self, id: rsipstack::dialog::DialogId, cause: super::reason::Q850) {
+        let mut map = self.bye_causes.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= 4096 {
+            map.clear();
+        }
+        map.insert(id, cause);
+    }
+
+    /// The cause the far end's BYE gave for this dialog, once.
+    pub fn take_bye_cause(&self, id: &rsipstack::dialog::DialogId) -> Option<super::reason::Q850> {
+        self.bye_causes.lock().unwrap_or_else(|e| e.into_inner()).remove(id)
     }
 }
 
@@ -226,6 +244,7 @@ impl SipEndpoint {
             auth,
             tls_listener,
             min_se: s.min_se,
+            bye_causes: Default::default(),
         });
         tasks.spawn(async move { endpoint.serve().await });
         tasks.spawn(router::run(shared.clone(), incoming, s.trunk_sources, cancel));

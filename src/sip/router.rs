@@ -48,7 +48,7 @@ pub(super) async fn run(
             match shared.dialogs.match_dialog(&tx) {
                 Some(rsipstack::dialog::dialog::Dialog::Invite(mut dialog)) => {
                     if tx.original.method == Method::Bye {
-                        remember_bye_cause(dialog.id(), &tx.original);
+                        remember_bye_cause(&shared, dialog.id(), &tx.original);
                     }
                     shared.tasks.spawn(async move {
                         if let Err(e) = dialog.handle(&mut tx).await {
@@ -210,30 +210,15 @@ fn check(req: &Request) -> Option<(StatusCode, &'static str, Vec<Header>)> {
     None
 }
 
-/// The Q.850 causes of BYEs handed to dialogs, by dialog, for the dialog's
-/// leg to take when it reports the hang-up: rsipstack's `Terminated` state
-/// carries no request. Written before the dialog sees the BYE, so the leg
-/// always finds it. A process-wide map rather than a field of `Shared`
-/// only to keep `endpoint.rs` untouched while transports change there;
-/// bounded, in case a leg is gone before it could take its entry.
-static BYE_CAUSES: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<DialogId, Q850>>> =
-    std::sync::LazyLock::new(Default::default);
-
-fn remember_bye_cause(id: DialogId, req: &Request) {
-    let Some(cause) = req.headers.iter().find_map(|h| match h {
+/// The Q.850 cause of a BYE handed to its dialog, kept in `Shared` for
+/// the dialog's leg to take when it reports the hang-up (rsipstack's
+/// `Terminated` state carries no request). Written before the dialog sees
+/// the BYE, so the leg always finds it.
+fn remember_bye_cause(shared: &Shared, id: DialogId, req: &Request) {
+    if let Some(cause) = req.headers.iter().find_map(|h| match h {
         Header::Reason(v) => Q850::parse(v.value()),
         _ => None,
-    }) else {
-        return;
-    };
-    let mut map = BYE_CAUSES.lock().unwrap_or_else(|e| e.into_inner());
-    if map.len() >= 4096 {
-        map.clear();
+    }) {
+        shared.remember_bye_cause(id, cause);
     }
-    map.insert(id, cause);
-}
-
-/// The cause the far end's BYE gave for this dialog, once.
-pub(super) fn take_bye_cause(id: &DialogId) -> Option<Q850> {
-    BYE_CAUSES.lock().unwrap_or_else(|e| e.into_inner()).remove(id)
 }

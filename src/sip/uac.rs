@@ -144,7 +144,7 @@ async fn established(
             biased;
             state = states.recv() => match state {
                 Some(DialogState::Terminated(_, TerminatedReason::UasBye)) => {
-                    let _ = events.send(LegEvent::RemoteBye { cause: super::router::take_bye_cause(&id) }).await;
+                    let _ = events.send(LegEvent::RemoteBye { cause: shared.take_bye_cause(&id) }).await;
                     break;
                 }
                 Some(state) => {

@@ -66,7 +66,7 @@ pub(super) async fn run(
                 }
                 // §15.1.2: the caller hung up.
                 Some(DialogState::Terminated(id, TerminatedReason::UacBye)) => {
-                    let _ = events.send(LegEvent::RemoteBye { cause: super::router::take_bye_cause(&id) }).await;
+                    let _ = events.send(LegEvent::RemoteBye { cause: shared.take_bye_cause(&id) }).await;
                     break;
                 }
                 Some(DialogState::Terminated(_, why)) => {
