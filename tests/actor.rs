@@ -156,7 +156,10 @@ async fn no_answer_timeout_cancels_after_thirty_virtual_seconds() {
     events.send(LegEvent::Progress { status: 180, reason: "Ringing".into(), sdp: None }).await.unwrap();
 
     let (virtual0, real0) = (tokio::time::Instant::now(), std::time::Instant::now());
-    assert_eq!(commands.recv().await, Some(LegCommand::Cancel));
+    assert_eq!(
+        commands.recv().await,
+        Some(LegCommand::Cancel { reason: Some("Q.850;cause=19;text=\"No answer from user\"".into()) })
+    );
     assert!(virtual0.elapsed() >= Duration::from_secs(30), "{:?}", virtual0.elapsed());
     assert!(real0.elapsed() < Duration::from_secs(2), "ran in virtual time");
     events.send(request_terminated()).await.unwrap();
@@ -236,7 +239,11 @@ async fn shutdown_cancels_a_ringing_call() {
     let (_req, events, mut commands) = far.recv().await.unwrap();
     events.send(LegEvent::Progress { status: 183, reason: "Session Progress".into(), sdp: None }).await.unwrap();
     deps.shutdown.cancel();
-    assert_eq!(commands.recv().await, Some(LegCommand::Cancel));
+    let cancel = commands.recv().await;
+    assert!(
+        matches!(&cancel, Some(LegCommand::Cancel { reason: Some(r) }) if r.starts_with("Q.850;cause=16")),
+        "{cancel:?}"
+    );
     events.send(request_terminated()).await.unwrap();
     done.await.unwrap();
     let v = view.borrow().clone();

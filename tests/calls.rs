@@ -443,3 +443,20 @@ fn a_reliable_183_is_pracked() {
     assert_eq!(v["events"][3]["codec"], "PCMA");
     assert_eq!(d.metric("dialerd_sip_messages_total", "direction=\"out\",kind=\"PRACK\""), 1.0);
 }
+
+/// Issue 9: our CANCEL says why (RFC 3326): 19 at the no-answer timeout,
+/// 16 when the API hangs up (SIPp matches the `Reason` with a regexp).
+#[test]
+fn our_cancel_carries_a_q850_cause() {
+    for (cause, no_answer, hang_up) in [("19", 0.5, false), ("16", 30.0, true)] {
+        let sipp = Sipp::uas_templated("cancel_reason.xml", &[("@CAUSE@", cause)]);
+        let d = Daemon::start(sipp.port, Opts::default());
+        let id = d.call(call_body(json!({"no_answer_timeout_s": no_answer})));
+        if hang_up {
+            d.wait_state(&id, "ringing", Duration::from_secs(10));
+            assert_eq!(d.delete(&format!("/v1/calls/{id}")).0, 202);
+        }
+        d.wait_ended(&id, Duration::from_secs(10));
+        assert_sipp(&sipp.wait(Duration::from_secs(10)), 1);
+    }
+}

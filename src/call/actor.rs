@@ -325,7 +325,7 @@ impl Actor {
         while let Some(action) = self.machine.poll_action() {
             match action {
                 Action::Dial { user } => self.dial(user).await,
-                Action::Cancel => self.command(LegCommand::Cancel),
+                Action::Cancel => self.command(LegCommand::Cancel { reason: self.machine.cancel_reason() }),
                 Action::RefreshSession { interval } => self.command(LegCommand::Refresh { interval }),
                 Action::Failover { user, sip_status, reason } => self.fail_over(user, sip_status, reason).await,
                 Action::Bye { reason } => self.command(LegCommand::Bye { reason }),

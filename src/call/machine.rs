@@ -396,6 +396,17 @@ impl CallMachine {
         };
     }
 
+    /// The `Reason` our CANCEL carries (RFC 3326): 19 when nobody
+    /// answered in time, 16 normal clearing otherwise.
+    pub fn cancel_reason(&self) -> Option<String> {
+        let Phase::Canceling(why) = &self.phase else { return None };
+        let q = match why {
+            CancelWhy::NoAnswer => Q850::new(crate::sip::reason::NO_ANSWER, "No answer from user"),
+            _ => Q850::new(crate::sip::reason::NORMAL_CLEARING, "Normal call clearing"),
+        };
+        Some(q.header())
+    }
+
     pub(super) fn cancel(&mut self, now: Instant, why: CancelWhy) -> Phase {
         self.timers.no_answer = None;
         self.timers.give_up = Some(now + self.plan.give_up_after);

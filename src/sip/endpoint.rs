@@ -97,6 +97,8 @@ pub(crate) struct Shared {
     /// Q.850 causes of BYEs the router handed to dialogs, until their leg
     /// takes them (`router.rs`); bounded in case a leg is gone first.
     bye_causes: std::sync::Mutex<std::collections::HashMap<rsipstack::dialog::DialogId, super::reason::Q850>>,
+    /// `Reason` on CANCEL both ways (`cancel_reason.rs`).
+    pub cancel_reasons: Arc<super::cancel_reason::CancelReasons>,
 }
 
 impl Shared {
@@ -224,7 +226,9 @@ impl SipEndpoint {
         transport.set_stream_idle_timeout(s.stream_idle_timeout);
         let listeners = Listeners { udp: local, tcp: s.listen_tcp, tls: s.listen_tls, advertised: s.advertised };
         let option = EndpointOption { t1: s.t1, t2: s.t2, t4: s.t4, t1x64: s.t1 * 64, ..Default::default() };
+        let cancel_reasons = Arc::new(super::cancel_reason::CancelReasons::default());
         let endpoint = EndpointBuilder::new()
+            .with_inspector(Box::new(super::cancel_reason::Inspector(cancel_reasons.clone())))
             .with_user_agent(&s.user_agent)
             .with_transport_layer(transport)
             .with_cancel_token(cancel.child_token())
@@ -245,6 +249,7 @@ impl SipEndpoint {
             tls_listener,
             min_se: s.min_se,
             bye_causes: Default::default(),
+            cancel_reasons,
         });
         tasks.spawn(async move { endpoint.serve().await });
         tasks.spawn(router::run(shared.clone(), incoming, s.trunk_sources, cancel));

@@ -110,8 +110,9 @@ pub enum LegEvent {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LegCommand {
-    /// CANCEL the INVITE (deferred by the stack until a provisional, §9.1).
-    Cancel,
+    /// CANCEL the INVITE (deferred by the stack until a provisional, §9.1);
+    /// `reason` is a `Reason` header value for it (RFC 3326).
+    Cancel { reason: Option<String> },
     /// End the established dialog; `reason` is a `Reason` header value
     /// (RFC 3326), e.g. `SIP;cause=488;text="Not Acceptable Here"`.
     /// On an inbound leg not yet answered: a 480 final response.

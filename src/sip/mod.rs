@@ -7,6 +7,7 @@
 //! no dialog of ours, `socket` counts the wire, `digest` answers challenges.
 //! Limits of the stack we work around are in docs/sip-stack.md.
 
+mod cancel_reason;
 pub mod digest;
 pub mod digest_server;
 mod endpoint;

@@ -22,6 +22,8 @@ pub const NORMAL_CLEARING: u16 = 16;
 /// (maximum duration, RTP inactivity). Normal class, so carriers raise no
 /// alarm, yet distinct from 16 in their records.
 pub const NORMAL_UNSPECIFIED: u16 = 31;
+/// Alerted, not answered (our CANCEL at the no-answer timeout).
+pub const NO_ANSWER: u16 = 19;
 /// A timer ran out (RFC 4028 session expiry).
 pub const TIMER_EXPIRY: u16 = 102;
 

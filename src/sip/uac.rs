@@ -62,13 +62,14 @@ pub(super) async fn run(
                 biased;
                 Some(state) = states.recv() => on_state(state, &mut early, &events).await,
                 res = &mut join => break res,
-                cmd = commands.recv(), if !cancel_requested => match cmd {
+                cmd = commands.recv(), if !cancel_requested => {
                     // Before answer both commands mean CANCEL (§9.1).
-                    Some(_) | None => {
-                        cancel_requested = true;
-                        cancel(&dialog);
+                    if let Some(LegCommand::Cancel { reason: Some(r) } | LegCommand::Bye { reason: Some(r) }) = cmd {
+                        shared.cancel_reasons.set_outgoing(&req.call_id, r);
                     }
-                },
+                    cancel_requested = true;
+                    cancel(&dialog);
+                }
             }
         };
         // Progress reported before the final response is still queued.

@@ -12,6 +12,7 @@ use super::indialog::{self, Session};
 use super::leg::{LegCommand, LegEvent};
 use super::session_refresh;
 use rsipstack::dialog::dialog::{DialogState, TerminatedReason};
+use rsipstack::sip::prelude::HeadersExt;
 use rsipstack::sip::{Header, StatusCode};
 use rsipstack::transaction::transaction::Transaction;
 use std::sync::Arc;
@@ -36,6 +37,7 @@ pub(super) async fn run(
         }
     };
     let id = dialog.id();
+    let call_id = dialog.initial_request().call_id_header().map(|c| c.value().to_string()).unwrap_or_default();
     let mut serving = dialog.clone();
     shared.tasks.spawn(async move {
         if let Err(e) = serving.handle(&mut tx).await {
@@ -57,9 +59,8 @@ pub(super) async fn run(
                         reason: "the caller cancelled".into(),
                         retry_after: None,
                         redirect_user: None,
-                        // The CANCEL's Reason stays inside the stack's
-                        // INVITE transaction (docs/sip-stack.md).
-                        cause: None,
+                        // Kept by the message inspector (`cancel_reason.rs`).
+                        cause: shared.cancel_reasons.take_incoming(&call_id),
                     };
                     let _ = events.send(ev).await;
                     break;
@@ -107,11 +108,11 @@ pub(super) async fn run(
                 Some(LegCommand::Reject { status, reason }) => {
                     let _ = dialog.reject(Some(StatusCode::from(status)), reason);
                 }
-                Some(LegCommand::Cancel) | Some(LegCommand::Bye { .. }) | None if session.is_none() => {
+                Some(LegCommand::Cancel { .. }) | Some(LegCommand::Bye { .. }) | None if session.is_none() => {
                     commands_open = false;
                     let _ = dialog.reject(Some(StatusCode::TemporarilyUnavailable), None);
                 }
-                Some(LegCommand::Cancel) | Some(LegCommand::Bye { .. }) | None => {
+                Some(LegCommand::Cancel { .. }) | Some(LegCommand::Bye { .. }) | None => {
                     let reason = match cmd { Some(LegCommand::Bye { reason }) => reason, _ => None };
                     let result = match reason {
                         Some(r) => dialog.bye_with_reason(r).await,
