@@ -25,6 +25,16 @@ impl CallMachine {
         matches!(self.hold, HoldState::Held(_))
     }
 
+    /// The answer itself holds the call (RFC 3264 §8.4 directions in the
+    /// 2xx): reported like a later hold, and the RTP timer stays off.
+    pub(super) fn hold_at_answer(&mut self, d: Direction) {
+        if d != Direction::SendRecv {
+            self.hold = HoldState::Held(d);
+            self.timers.rtp_idle = None;
+            self.actions.push_back(Action::Event(Event::Held { direction: d.as_str() }));
+        }
+    }
+
     /// The far end's accepted offer: media follows, hold is reported.
     pub(super) fn session_modified(&mut self, now: Instant, n: Negotiated) {
         if !matches!(self.phase, Phase::Answered) {

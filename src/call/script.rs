@@ -22,11 +22,14 @@ impl CallMachine {
         match negotiated {
             Ok(n) => {
                 self.actions.push_back(Action::Event(Event::Answered { codec: n.codec.name() }));
+                let direction = n.direction;
                 self.actions.push_back(Action::StartMedia(n.clone()));
                 self.session = Some(n);
                 self.media_started = true;
                 self.timers.max_duration = Some(now + self.plan.max_duration);
                 self.timers.rtp_idle = self.plan.rtp_timeout.map(|t| now + t);
+                // Answered already on hold (a 2xx saying sendonly/inactive).
+                self.hold_at_answer(direction);
                 self.flow = Some(FlowRun::start(self.plan.flow.clone(), self.plan.vars.clone(), now));
                 self.pump_flow(now)
             }

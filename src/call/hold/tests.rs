@@ -131,3 +131,26 @@ fn an_info_digit_feeds_the_flow_like_an_rtp_one() {
     assert!(bye(&a).is_some(), "the one-digit gather completed: {a:?}");
     assert_eq!(m.digits(), "7");
 }
+
+#[test]
+fn a_2xx_already_on_hold_is_reported_and_silence_is_not_an_rtp_timeout() {
+    let t0 = Instant::now();
+    let mut m = answered(t0);
+    let mut m2 = {
+        // The same call, but the 2xx itself says inactive.
+        let mut c = CallMachine::new(m.plan.clone());
+        c.start(t0);
+        let sdp = ANSWER.to_string() + "a=inactive\r\n";
+        c.handle_leg(t0, LegEvent::Answered { sdp: Some(sdp.into_bytes()) });
+        c
+    };
+    let a = drain(&mut m2);
+    assert!(a.contains(&Action::Event(Event::Held { direction: "inactive" })), "{a:?}");
+    assert!(m2.is_held() && !m.is_held());
+    // 60 s of silence: the sendrecv call ends (5 s RTP timeout), the held one does not.
+    let later = t0 + Duration::from_secs(60);
+    m.handle_timeout(later);
+    m2.handle_timeout(later);
+    assert!(bye(&drain(&mut m)).is_some());
+    assert!(bye(&drain(&mut m2)).is_none());
+}
