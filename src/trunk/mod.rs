@@ -325,6 +325,8 @@ impl Admission {
     /// exactly `src`, else the first whose host or `inbound_cidrs` hold
     /// its IP (any source port).
     pub fn trunk_for_source(&self, src: SocketAddr) -> Option<TrunkId> {
+        // IPv4-mapped sources (a dual-stack `[::]` listener) as plain IPv4.
+        let src = SocketAddr::new(src.ip().to_canonical(), src.port());
         let trunks = self.trunks();
         let exact = trunks.iter().find(|t| t.addrs.contains(&src));
         let by_ip = || {
