@@ -217,6 +217,7 @@ fn restart_needed(old: &Config, new: &Config) -> Vec<&'static str> {
             old.sip.listen != new.sip.listen
                 || old.sip.listen_tcp != new.sip.listen_tcp
                 || old.sip.listen_tls != new.sip.listen_tls
+                || old.sip.dns_servers != new.sip.dns_servers
                 || (old.sip.t1, old.sip.t2, old.sip.t4) != (new.sip.t1, new.sip.t2, new.sip.t4),
         ),
         ("api", old.api.listen != new.api.listen || old.api.keys != new.api.keys),

@@ -5,6 +5,8 @@
 pub mod gate;
 pub mod health;
 pub mod keepalive;
+pub mod resolve;
+pub mod srv;
 
 use crate::config::{TrunkConfig, TrunkGroupConfig};
 use crate::ids::TrunkId;
@@ -20,20 +22,21 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, thiserror::Error)]
-#[error("trunk {name}: cannot resolve {host}:{port}: {message}")]
+#[error("trunks: {name}: address: cannot resolve {address}: {message}")]
 pub struct ResolveError {
     pub name: String,
-    pub host: String,
-    pub port: u16,
+    /// `host:port`, or `host (SRV)` for a name looked up by SRV.
+    pub address: String,
     pub message: String,
 }
 
 pub struct Trunk {
     pub id: TrunkId,
     pub cfg: TrunkConfig,
-    /// Where INVITEs go.
+    /// Where INVITEs go: the first of `addrs`.
     pub target: SocketAddr,
-    /// Every address the host resolved to: INVITEs from these are trunk traffic.
+    /// Every address the host resolved to, in the order to try them (SRV
+    /// priority and weight): INVITEs from these are trunk traffic.
     pub addrs: Vec<SocketAddr>,
     /// Shared by every version of the trunk a reload makes, so calls up
     /// on the old version still count against the new limits.
@@ -49,9 +52,12 @@ pub struct Trunk {
 }
 
 impl Trunk {
-    /// `host:port` as it appears in our Request-URIs.
+    /// `host:port` as it appears in our Request-URIs; a trunk found by SRV
+    /// is named by its domain alone (RFC 3263: the URI the SRV came from).
     pub fn uri_host(&self) -> String {
-        if self.cfg.host.contains(':') {
+        if self.cfg.srv {
+            self.cfg.host.clone()
+        } else if self.cfg.host.contains(':') {
             format!("[{}]:{}", self.cfg.host, self.cfg.port)
         } else {
             format!("{}:{}", self.cfg.host, self.cfg.port)
@@ -139,6 +145,8 @@ impl PartialEq for Trunk {
 pub struct Admission {
     /// Read for a few steps at a time, never across `.await`.
     table: RwLock<Arc<Table>>,
+    /// Where trunk host names are looked up (`[sip] dns_servers`).
+    dns: resolve::Dns,
     invites: Arc<Semaphore>,
     live: Arc<Semaphore>,
     unanswered: Arc<AtomicUsize>,
@@ -176,8 +184,21 @@ impl Drop for InvitePermit {
 }
 
 impl Admission {
-    /// Resolves every trunk's host (DNS A/AAAA; SRV comes with issue 9).
+    /// Resolves every trunk's host with the system resolver.
     pub async fn resolve(
+        cfgs: &[TrunkConfig],
+        groups: &[TrunkGroupConfig],
+        max_invites: usize,
+        max_unanswered: usize,
+        max_live: usize,
+    ) -> Result<Self, ResolveError> {
+        Self::resolve_with(resolve::Dns::default(), cfgs, groups, max_invites, max_unanswered, max_live).await
+    }
+
+    /// Resolves every trunk's host (SRV, A/AAAA: `resolve.rs`) through `dns`,
+    /// which later reloads use too.
+    pub async fn resolve_with(
+        dns: resolve::Dns,
         cfgs: &[TrunkConfig],
         groups: &[TrunkGroupConfig],
         max_invites: usize,
@@ -186,6 +207,7 @@ impl Admission {
     ) -> Result<Self, ResolveError> {
         let admission = Self {
             table: RwLock::new(Arc::new(Table::default())),
+            dns,
             invites: Arc::new(Semaphore::new(max_invites)),
             live: Arc::new(Semaphore::new(max_live)),
             unanswered: Arc::new(AtomicUsize::new(0)),
@@ -207,14 +229,13 @@ impl Admission {
     ) -> Result<ReloadReport, ResolveError> {
         let mut resolved = Vec::with_capacity(cfgs.len());
         for cfg in cfgs {
-            let err = |message: String| ResolveError {
-                name: cfg.name.clone(),
-                host: cfg.host.clone(),
-                port: cfg.port,
-                message,
+            let address = if cfg.srv {
+                format!("{} (SRV {})", cfg.host, srv::srv_name(&cfg.host, cfg.transport))
+            } else {
+                format!("{}:{}", cfg.host, cfg.port)
             };
-            let addrs: Vec<SocketAddr> =
-                tokio::net::lookup_host((cfg.host.as_str(), cfg.port)).await.map_err(|e| err(e.to_string()))?.collect();
+            let err = |message: String| ResolveError { name: cfg.name.clone(), address: address.clone(), message };
+            let addrs = self.dns.resolve(cfg).await.map_err(err)?;
             let target = *addrs.first().ok_or_else(|| err("no address".into()))?;
             resolved.push((cfg, target, addrs));
         }
@@ -230,10 +251,13 @@ impl Admission {
             let previous = old.slots.iter().find(|t| t.cfg.name == cfg.name);
             let id = previous.map_or(TrunkId(table.slots.len()), |t| t.id);
             table.by_name.insert(cfg.name.clone(), id);
+            // Equal-weight SRV targets come back in a new random order each
+            // time: the same set is no change.
+            let same_set = |a: &[SocketAddr]| a.len() == addrs.len() && a.iter().all(|x| addrs.contains(x));
             if let Some(p) = previous
                 && !p.is_removed()
                 && &p.cfg == cfg
-                && p.addrs == addrs
+                && same_set(&p.addrs)
             {
                 continue;
             }

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod dns;
 pub mod leads;
 pub mod smtp;
 
