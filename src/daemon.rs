@@ -302,6 +302,7 @@ pub async fn run(
         stop: sip_stop.clone(),
         tasks: infra.clone(),
     });
+    infra.spawn(crate::reload::on_dns_ttl(reloader.clone(), sip_stop.clone()));
     infra.spawn(crate::reload::on_sighup(reloader, notifier.clone(), sip_stop.clone()));
     infra.spawn(crate::watchdog::run(notifier.clone(), store.clone(), sip_stop.clone()));
 

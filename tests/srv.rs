@@ -69,6 +69,36 @@ fn a_trunk_named_by_srv_goes_to_its_best_target_and_follows_dns_on_sighup() {
     assert_sipp(&second.wait(T), 1);
 }
 
+/// Records with a 1 s TTL: when DNS moves the trunk to another SIPp,
+/// the next call follows without any SIGHUP.
+#[test]
+fn a_trunk_is_looked_up_again_when_its_dns_ttl_passes() {
+    let first = Sipp::uas("answer_wait_bye.xml", 1);
+    let dns = DnsServer::start();
+    dns.set_ttl(1);
+    dns.set("_sip._udp.carrier.test", vec![srv(10, 0, first.port, "main.carrier.test")]);
+    dns.set("main.carrier.test", vec![Rr::A("127.0.0.1".parse().unwrap())]);
+    let opts = Opts {
+        sip: format!("dns_servers = [\"{}\"]", dns.addr),
+        tail: "[[trunks]]\nname = \"srv\"\naddress = \"carrier.test\"\n".into(),
+        ..Default::default()
+    };
+    let d = Daemon::start(free_udp_port(), opts);
+    let id = d.call(json!({"to": "+15551234567", "trunk": "srv"}));
+    assert_eq!(d.wait_ended(&id, T)["disposition"], "answered");
+    assert_sipp(&first.wait(T), 1);
+
+    let second = Sipp::uas("answer_wait_bye.xml", 1);
+    dns.set("_sip._udp.carrier.test", vec![srv(10, 0, second.port, "main.carrier.test")]);
+    wait_for("the TTL refresh", Duration::from_secs(10), || {
+        d.log().contains("DNS TTL: trunk addresses changed").then_some(())
+    });
+    let id = d.call(json!({"to": "+15551234567", "trunk": "srv"}));
+    assert_eq!(d.wait_ended(&id, T)["disposition"], "answered");
+    assert_sipp(&second.wait(T), 1);
+    assert!(!d.log().contains("SIGHUP"), "no reload was asked for");
+}
+
 /// A name with no SRV record that does not resolve at all stops the
 /// start, naming the trunk and the SRV name asked.
 #[test]

@@ -38,6 +38,9 @@ pub struct Trunk {
     /// Every address the host resolved to, in the order to try them (SRV
     /// priority and weight): INVITEs from these are trunk traffic.
     pub addrs: Vec<SocketAddr>,
+    /// When the DNS records behind `addrs` expire (their TTL); the
+    /// addresses are looked up again then (`Admission::refresh`).
+    expires: Mutex<Option<Instant>>,
     /// Shared by every version of the trunk a reload makes, so calls up
     /// on the old version still count against the new limits.
     gate: Arc<Mutex<TrunkGate>>,
@@ -147,6 +150,9 @@ pub struct Admission {
     table: RwLock<Arc<Table>>,
     /// Where trunk host names are looked up (`[sip] dns_servers`).
     dns: resolve::Dns,
+    /// Held across a reload's lookups: a TTL refresh must not swap in the
+    /// trunks it read while a SIGHUP reload was changing them.
+    reloading: tokio::sync::Mutex<()>,
     invites: Arc<Semaphore>,
     live: Arc<Semaphore>,
     unanswered: Arc<AtomicUsize>,
@@ -208,6 +214,7 @@ impl Admission {
         let admission = Self {
             table: RwLock::new(Arc::new(Table::default())),
             dns,
+            reloading: Default::default(),
             invites: Arc::new(Semaphore::new(max_invites)),
             live: Arc::new(Semaphore::new(max_live)),
             unanswered: Arc::new(AtomicUsize::new(0)),
@@ -227,6 +234,31 @@ impl Admission {
         cfgs: &[TrunkConfig],
         groups: &[TrunkGroupConfig],
     ) -> Result<ReloadReport, ResolveError> {
+        let _one_at_a_time = self.reloading.lock().await;
+        self.reload_locked(cfgs, groups).await
+    }
+
+    /// Looks the trunks up again once a DNS TTL has passed: a trunk whose
+    /// addresses changed gets a new version, as on reload (same trunks and
+    /// groups, only DNS moved).
+    pub async fn refresh(&self) -> Result<ReloadReport, ResolveError> {
+        let _one_at_a_time = self.reloading.lock().await;
+        let table = self.table();
+        let cfgs: Vec<TrunkConfig> = table.slots.iter().filter(|t| !t.is_removed()).map(|t| t.cfg.clone()).collect();
+        let groups: Vec<TrunkGroupConfig> = table.groups.values().cloned().collect();
+        self.reload_locked(&cfgs, &groups).await
+    }
+
+    /// The earliest DNS expiry among the trunks, if any has a TTL.
+    pub fn dns_expires(&self) -> Option<Instant> {
+        self.trunks().iter().filter_map(|t| *t.expires.lock().unwrap()).min()
+    }
+
+    async fn reload_locked(
+        &self,
+        cfgs: &[TrunkConfig],
+        groups: &[TrunkGroupConfig],
+    ) -> Result<ReloadReport, ResolveError> {
         let mut resolved = Vec::with_capacity(cfgs.len());
         for cfg in cfgs {
             let address = if cfg.srv {
@@ -235,9 +267,9 @@ impl Admission {
                 format!("{}:{}", cfg.host, cfg.port)
             };
             let err = |message: String| ResolveError { name: cfg.name.clone(), address: address.clone(), message };
-            let addrs = self.dns.resolve(cfg).await.map_err(err)?;
+            let resolve::Resolved { addrs, expires } = self.dns.resolve(cfg).await.map_err(err)?;
             let target = *addrs.first().ok_or_else(|| err("no address".into()))?;
-            resolved.push((cfg, target, addrs));
+            resolved.push((cfg, target, addrs, expires));
         }
         let mut guard = self.table.write().unwrap();
         let old = guard.clone();
@@ -247,7 +279,7 @@ impl Admission {
             groups: groups.iter().map(|g| (g.name.clone(), g.clone())).collect(),
         };
         let mut report = ReloadReport::default();
-        for (cfg, target, addrs) in resolved {
+        for (cfg, target, addrs, expires) in resolved {
             let previous = old.slots.iter().find(|t| t.cfg.name == cfg.name);
             let id = previous.map_or(TrunkId(table.slots.len()), |t| t.id);
             table.by_name.insert(cfg.name.clone(), id);
@@ -259,6 +291,7 @@ impl Admission {
                 && &p.cfg == cfg
                 && same_set(&p.addrs)
             {
+                *p.expires.lock().unwrap() = expires;
                 continue;
             }
             let gate = match previous {
@@ -273,6 +306,7 @@ impl Admission {
                 cfg: cfg.clone(),
                 target,
                 addrs,
+                expires: Mutex::new(expires),
                 gate,
                 down: Default::default(),
                 removed: Default::default(),

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -46,6 +46,8 @@ pub struct DnsServer {
     pub addr: SocketAddr,
     table: Arc<Mutex<Table>>,
     questions: Arc<Mutex<Vec<String>>>,
+    /// The TTL of every answer record (30 s unless set).
+    ttl: Arc<AtomicU32>,
     stop: Arc<AtomicBool>,
 }
 
@@ -57,23 +59,29 @@ impl DnsServer {
         let table: Arc<Mutex<Table>> = Default::default();
         let questions: Arc<Mutex<Vec<String>>> = Default::default();
         let stop = Arc::new(AtomicBool::new(false));
-        let (t, q, s) = (table.clone(), questions.clone(), stop.clone());
+        let ttl = Arc::new(AtomicU32::new(30));
+        let (t, q, s, l) = (table.clone(), questions.clone(), stop.clone(), ttl.clone());
         std::thread::spawn(move || {
             let mut buf = [0u8; 1500];
             while !s.load(Ordering::Relaxed) {
                 let Ok((n, from)) = socket.recv_from(&mut buf) else { continue };
-                if let Some((reply, asked)) = answer(&buf[..n], &t.lock().unwrap()) {
+                if let Some((reply, asked)) = answer(&buf[..n], &t.lock().unwrap(), l.load(Ordering::Relaxed)) {
                     q.lock().unwrap().push(asked);
                     let _ = socket.send_to(&reply, from);
                 }
             }
         });
-        DnsServer { addr, table, questions, stop }
+        DnsServer { addr, table, questions, ttl, stop }
     }
 
     /// Replaces the records of `name` (no trailing dot) of the given kinds.
     pub fn set(&self, name: &str, records: Vec<Rr>) {
         self.table.lock().unwrap().insert(name.to_ascii_lowercase(), records);
+    }
+
+    /// The TTL answers carry from now on.
+    pub fn set_ttl(&self, seconds: u32) {
+        self.ttl.store(seconds, Ordering::Relaxed);
     }
 
     /// Every question so far, as `"SRV _sip._udp.example"` / `"A host"`.
@@ -89,7 +97,7 @@ impl Drop for DnsServer {
 }
 
 /// The reply to one query and the question as text; `None` for garbage.
-fn answer(q: &[u8], table: &Table) -> Option<(Vec<u8>, String)> {
+fn answer(q: &[u8], table: &Table, ttl: u32) -> Option<(Vec<u8>, String)> {
     if q.len() < 12 || u16::from_be_bytes([q[4], q[5]]) != 1 {
         return None;
     }
@@ -118,7 +126,7 @@ fn answer(q: &[u8], table: &Table) -> Option<(Vec<u8>, String)> {
         r.extend_from_slice(&[0xc0, 12]);
         r.extend_from_slice(&qtype.to_be_bytes());
         r.extend_from_slice(&1u16.to_be_bytes());
-        r.extend_from_slice(&30u32.to_be_bytes());
+        r.extend_from_slice(&ttl.to_be_bytes());
         r.extend_from_slice(&(data.len() as u16).to_be_bytes());
         r.extend_from_slice(&data);
     }
