@@ -91,7 +91,8 @@ pub async fn run(
         Arc::new(DialplanStore::open(&cfg.dialplans.dir, &cfg.media.prompts_dir).map_err(DaemonError::Dialplans)?);
 
     let admission = Arc::new(
-        Admission::resolve(
+        Admission::resolve_with(
+            crate::trunk::resolve::Dns::new(cfg.sip.dns_servers.clone()),
             &cfg.trunks,
             &cfg.trunk_groups,
             cfg.sip.max_invites_in_flight,
@@ -306,6 +307,7 @@ pub async fn run(
         stop: sip_stop.clone(),
         tasks: infra.clone(),
     });
+    infra.spawn(crate::reload::on_dns_ttl(reloader.clone(), sip_stop.clone()));
     infra.spawn(crate::reload::on_sighup(reloader, notifier.clone(), sip_stop.clone()));
     infra.spawn(crate::watchdog::run(notifier.clone(), store.clone(), sip_stop.clone()));
 

@@ -96,12 +96,7 @@ impl Reloader {
             self.admission.reload(&cfg.trunks, &cfg.trunk_groups).await.map_err(|e| vec![format!("trunks: {e}")])?;
         let flows_n = flows.len();
         self.dialplans.replace(flows);
-        self.trunk_sources.set(self.admission.trunk_sources());
-        for t in &report.started {
-            if let Some(k) = t.cfg.keepalive {
-                self.tasks.spawn(crate::trunk::keepalive::run(t.clone(), k, self.sip.clone(), self.stop.clone()));
-            }
-        }
+        self.trunks_moved(&report);
         self.directory.reload_config(&cfg, std::time::Instant::now());
         let webhooks_changed = self.outbox.reload_configured(&webhook_rows(&cfg));
         if let (Some(cert), Some(key)) = (tls.cert, tls.key) {
@@ -118,6 +113,62 @@ impl Reloader {
             webhooks_changed,
             restart_needed: restart_needed(&old, &new),
         })
+    }
+}
+
+impl Reloader {
+    /// After the trunk table changed: the sources the SIP layer accepts,
+    /// keepalives for new trunk versions.
+    fn trunks_moved(&self, report: &crate::trunk::ReloadReport) {
+        self.trunk_sources.set(self.admission.trunk_sources());
+        for t in &report.started {
+            if let Some(k) = t.cfg.keepalive {
+                self.tasks.spawn(crate::trunk::keepalive::run(t.clone(), k, self.sip.clone(), self.stop.clone()));
+            }
+        }
+    }
+
+    /// A DNS TTL passed: the trunks are looked up again (the trunk step of
+    /// a reload, same configuration). `false` when DNS failed; the trunks
+    /// keep their addresses.
+    pub async fn refresh_dns(&self) -> bool {
+        match self.admission.refresh().await {
+            Ok(report) => {
+                self.trunks_moved(&report);
+                if !report.changed.is_empty() {
+                    info!(trunks = ?report.changed, "DNS TTL: trunk addresses changed");
+                }
+                true
+            }
+            Err(e) => {
+                warn!(error = %e, "DNS TTL: looking the trunks up again failed; they keep their addresses");
+                false
+            }
+        }
+    }
+}
+
+/// Until `stop`: trunks whose addresses came with a DNS TTL are looked up
+/// again when it passes (at most once a second; after a DNS failure, 30 s
+/// later).
+pub async fn on_dns_ttl(reloader: Arc<Reloader>, stop: CancellationToken) {
+    use std::time::{Duration, Instant};
+    // Woken at least every minute: a reload may add a name with a TTL.
+    let (floor, ceiling) = (Duration::from_secs(1), Duration::from_secs(60));
+    loop {
+        let expires = reloader.admission.dns_expires();
+        let wait = expires.map_or(ceiling, |at| at.saturating_duration_since(Instant::now()).clamp(floor, ceiling));
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+        let due = reloader.admission.dns_expires().is_some_and(|at| at <= Instant::now());
+        if due && !reloader.refresh_dns().await {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+            }
+        }
     }
 }
 
@@ -217,6 +268,7 @@ fn restart_needed(old: &Config, new: &Config) -> Vec<&'static str> {
             old.sip.listen != new.sip.listen
                 || old.sip.listen_tcp != new.sip.listen_tcp
                 || old.sip.listen_tls != new.sip.listen_tls
+                || old.sip.dns_servers != new.sip.dns_servers
                 || (old.sip.t1, old.sip.t2, old.sip.t4) != (new.sip.t1, new.sip.t2, new.sip.t4),
         ),
         ("api", old.api.listen != new.api.listen || old.api.keys != new.api.keys),

@@ -40,6 +40,7 @@ async fn deps() -> (Arc<CallDeps>, mpsc::UnboundedReceiver<FarEnd>) {
         name: "t".into(),
         host: "127.0.0.1".into(),
         port: 5999,
+        srv: false,
         transport: SipTransport::Udp,
         username: None,
         password: None,

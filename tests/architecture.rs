@@ -72,6 +72,7 @@ fn sans_io_cores_do_no_io_and_read_no_clock() {
         "sip/reason.rs",
         "trunk/gate.rs",
         "trunk/health.rs",
+        "trunk/srv.rs",
         "sip/digest.rs",
         "sip/digest_server.rs",
         "sip/wire.rs",

@@ -70,7 +70,9 @@ pub struct Sources {
 
 impl Sources {
     pub fn contains(&self, ip: IpAddr) -> bool {
-        self.ips.contains(&ip) || self.nets.iter().any(|n| n.contains(ip))
+        // On a dual-stack `[::]` listener IPv4 peers arrive IPv4-mapped
+        // (`::ffff:192.0.2.7`), while trunks resolve to plain IPv4.
+        self.ips.contains(&ip.to_canonical()) || self.nets.iter().any(|n| n.contains(ip))
     }
 }
 
@@ -115,5 +117,8 @@ mod tests {
         let s = Sources { ips: ["127.0.0.1".parse().unwrap()].into(), nets: vec![c] };
         assert!(s.contains("127.0.0.1".parse().unwrap()) && s.contains("10.1.0.9".parse().unwrap()));
         assert!(!s.contains("127.0.0.2".parse().unwrap()));
+        assert!(s.contains("::ffff:127.0.0.1".parse().unwrap()), "IPv4-mapped, from a [::] listener");
+        let v6 = Sources { ips: ["::1".parse().unwrap()].into(), nets: vec![] };
+        assert!(v6.contains("::1".parse().unwrap()) && !v6.contains("127.0.0.1".parse().unwrap()));
     }
 }

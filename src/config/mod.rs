@@ -110,6 +110,8 @@ pub struct SipConfig {
     /// off) and the shortest we accept (Min-SE).
     pub session_expires: Option<u32>,
     pub min_se: u32,
+    /// DNS servers for trunk host names (`ip:port`); empty: the system's.
+    pub dns_servers: Vec<SocketAddr>,
 }
 
 #[derive(Debug, Clone)]
@@ -216,9 +218,14 @@ impl SipTransport {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrunkConfig {
     pub name: String,
-    /// `host:port` as written; resolved at start.
+    /// The host of `address` (an IP or a name); resolved at start and on
+    /// reload.
     pub host: String,
+    /// `address`'s port, else 5060 (5061 for TLS).
     pub port: u16,
+    /// `address` is a host name without a port: its targets come from DNS
+    /// SRV (RFC 3263 §4.2), and the Request-URI names the host alone.
+    pub srv: bool,
     pub transport: SipTransport,
     pub username: Option<String>,
     pub password: Option<String>,
@@ -374,7 +381,7 @@ impl Config {
             r.problem("listen", "is required ([sip] listen = \"127.0.0.1:5060\")");
         }
         let sip_listen = if t.is_some() { r.socket_addr("listen", None) } else { None };
-        let sip = SipConfig {
+        let mut sip = SipConfig {
             listen: sip_listen.unwrap_or_else(|| ([127, 0, 0, 1], 5060).into()),
             user_agent: r.string("user_agent", concat!("dialerd/", env!("CARGO_PKG_VERSION"))),
             t1: r.millis("t1_ms", 500, 10, 10_000),
@@ -396,7 +403,16 @@ impl Config {
             session_expires: Some(r.integer("session_expires_s", 1800, 0, 86_400) as u32).filter(|s| *s > 0),
             // RFC 4028 says at least 90; tests run shorter.
             min_se: r.integer("min_se_s", 90, 1, 86_400) as u32,
+            dns_servers: Vec::new(),
         };
+        for (i, a) in r.strings("dns_servers").unwrap_or_default().iter().enumerate() {
+            // A bare IP means the DNS port.
+            let parsed = a.parse::<SocketAddr>().or_else(|_| a.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, 53)));
+            match parsed {
+                Ok(addr) => sip.dns_servers.push(addr),
+                Err(_) => r.problem(&format!("dns_servers[{i}]"), format!("{a:?} is not ip or ip:port")),
+            }
+        }
         if sip.listen_tls.is_some() {
             for (key, v) in [("tls_cert", &sip.tls_cert), ("tls_key", &sip.tls_key)] {
                 if v.is_none() {

@@ -56,7 +56,7 @@ idle = "music"
 no_answer_timout_s = 5
 [[trunks]]
 name = "a b"
-address = "127.0.0.1"
+address = "127.0.0.1:0"
 transport = "sctp"
 username = "u"
 [[trunks]]

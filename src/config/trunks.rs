@@ -24,18 +24,24 @@ pub(super) fn read_trunks(v: Option<&Value>, problems: &mut Vec<Problem>) -> Vec
             }
         }
         let address = r.required_string("address");
-        let host_port = address.as_deref().and_then(|a| match split_host_port(a) {
-            Ok(hp) => Some(hp),
-            Err(why) => {
-                r.problem("address", format!("{a:?} {why}"));
-                None
-            }
-        });
         let transport = r.choice(
             "transport",
             SipTransport::Udp,
             &[("udp", SipTransport::Udp), ("tcp", SipTransport::Tcp), ("tls", SipTransport::Tls)],
         );
+        let host_port = address.as_deref().and_then(|a| match split_trunk_address(a) {
+            Ok((host, Some(port))) => Some((host, port, false)),
+            Ok((host, None)) => {
+                // RFC 3263 §4.2: a name without a port is looked up by
+                // SRV; an IP without one takes the transport's port.
+                let srv = host.parse::<std::net::IpAddr>().is_err();
+                Some((host, crate::trunk::srv::default_port(transport), srv))
+            }
+            Err(why) => {
+                r.problem("address", format!("{a:?} {why}"));
+                None
+            }
+        });
         let username = r.opt_string("username");
         let password = r.opt_string("password");
         if username.is_some() != password.is_some() {
@@ -118,11 +124,12 @@ pub(super) fn read_trunks(v: Option<&Value>, problems: &mut Vec<Problem>) -> Vec
             }
         }
         r.finish();
-        if let (Some(name), Some((host, port))) = (name, host_port) {
+        if let (Some(name), Some((host, port, srv))) = (name, host_port) {
             out.push(TrunkConfig {
                 name,
                 host,
                 port,
+                srv,
                 transport,
                 username,
                 password,
@@ -188,8 +195,30 @@ pub(super) fn read_groups(
     out
 }
 
-/// Splits `host:port` (`[v6]:port` for IPv6). The port is required: a
-/// trunk's port is part of its identity and SRV lookups come later.
+/// A trunk's `address`: `host:port`, `[v6]:port`, or without the port
+/// (`host`, `[v6]`, an IPv4 address), which `read_trunks` resolves by SRV
+/// or the transport's port.
+fn split_trunk_address(s: &str) -> Result<(String, Option<u16>), &'static str> {
+    let bare = if let Some(inner) = s.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+        inner.parse::<std::net::Ipv6Addr>().map_err(|_| "is not a valid [IPv6] address")?;
+        Some(inner)
+    } else if s.contains(':') {
+        None
+    } else {
+        Some(s)
+    };
+    match bare {
+        Some(host) => {
+            // Checked the same way as with a port.
+            split_host_port(&format!("{}:1", if host.contains(':') { format!("[{host}]") } else { host.into() }))
+                .map(|(h, _)| (h, None))
+                .map_err(|e| if e.contains("port") { "has an invalid host name" } else { e })
+        }
+        None => split_host_port(s).map(|(h, p)| (h, Some(p))),
+    }
+}
+
+/// Splits `host:port` (`[v6]:port` for IPv6). The port is required.
 pub fn split_host_port(s: &str) -> Result<(String, u16), &'static str> {
     let (host, port) = if let Some(rest) = s.strip_prefix('[') {
         let (h, p) = rest.split_once("]:").ok_or("is not host:port ([IPv6]:port for IPv6)")?;
@@ -273,6 +302,34 @@ mod tests {
                 "trunk_groups[1].provisional_timeout_s"
             ]
         );
+    }
+
+    #[test]
+    fn a_trunk_host_name_without_a_port_is_resolved_by_srv() {
+        // `sip` lines go into [sip]; `trunk` lines into the trunk, last.
+        let with = |address: &str, sip: &str, trunk: &str| {
+            let text = BASE.replace("127.0.0.1:5080", address).replace("[sip]\n", &format!("[sip]\n{sip}"));
+            Config::from_toml(&format!("{text}{trunk}"))
+        };
+        let t = |address: &str, trunk: &str| {
+            let c = with(address, "", trunk).unwrap().trunks[0].clone();
+            (c.host, c.port, c.srv)
+        };
+        assert_eq!(t("carrier.example", ""), ("carrier.example".into(), 5060, true));
+        assert_eq!(t("carrier.example", "transport = \"tls\"\n"), ("carrier.example".into(), 5061, true));
+        assert_eq!(t("carrier.example:5070", ""), ("carrier.example".into(), 5070, false));
+        assert_eq!(t("192.0.2.1", ""), ("192.0.2.1".into(), 5060, false), "an IP is not looked up");
+        assert_eq!(t("[2001:db8::1]", "transport = \"tcp\"\n"), ("2001:db8::1".into(), 5060, false));
+        assert_eq!(t("[::1]:5062", ""), ("::1".into(), 5062, false));
+        for bad in ["::1", "[nope]", "bad_host", "host:0", "[::1]:x"] {
+            let keys: Vec<String> = with(bad, "", "").unwrap_err().problems().into_iter().map(|p| p.key).collect();
+            assert_eq!(keys, ["trunks[0].address"], "{bad}");
+        }
+        let c = with("carrier.example", "dns_servers = [\"127.0.0.1:5353\", \"::1\"]\n", "").unwrap();
+        assert_eq!(c.sip.dns_servers, ["127.0.0.1:5353".parse().unwrap(), "[::1]:53".parse().unwrap()]);
+        let err = with("h", "dns_servers = [\"nope\"]\n", "").unwrap_err();
+        let keys: Vec<String> = err.problems().into_iter().map(|p| p.key).collect();
+        assert_eq!(keys, ["sip.dns_servers[0]"]);
     }
 
     #[test]

@@ -5,6 +5,8 @@
 pub mod gate;
 pub mod health;
 pub mod keepalive;
+pub mod resolve;
+pub mod srv;
 
 use crate::config::{TrunkConfig, TrunkGroupConfig};
 use crate::ids::TrunkId;
@@ -20,21 +22,25 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, thiserror::Error)]
-#[error("trunk {name}: cannot resolve {host}:{port}: {message}")]
+#[error("trunks: {name}: address: cannot resolve {address}: {message}")]
 pub struct ResolveError {
     pub name: String,
-    pub host: String,
-    pub port: u16,
+    /// `host:port`, or `host (SRV)` for a name looked up by SRV.
+    pub address: String,
     pub message: String,
 }
 
 pub struct Trunk {
     pub id: TrunkId,
     pub cfg: TrunkConfig,
-    /// Where INVITEs go.
+    /// Where INVITEs go: the first of `addrs`.
     pub target: SocketAddr,
-    /// Every address the host resolved to: INVITEs from these are trunk traffic.
+    /// Every address the host resolved to, in the order to try them (SRV
+    /// priority and weight): INVITEs from these are trunk traffic.
     pub addrs: Vec<SocketAddr>,
+    /// When the DNS records behind `addrs` expire (their TTL); the
+    /// addresses are looked up again then (`Admission::refresh`).
+    expires: Mutex<Option<Instant>>,
     /// Shared by every version of the trunk a reload makes, so calls up
     /// on the old version still count against the new limits.
     gate: Arc<Mutex<TrunkGate>>,
@@ -49,9 +55,12 @@ pub struct Trunk {
 }
 
 impl Trunk {
-    /// `host:port` as it appears in our Request-URIs.
+    /// `host:port` as it appears in our Request-URIs; a trunk found by SRV
+    /// is named by its domain alone (RFC 3263: the URI the SRV came from).
     pub fn uri_host(&self) -> String {
-        if self.cfg.host.contains(':') {
+        if self.cfg.srv {
+            self.cfg.host.clone()
+        } else if self.cfg.host.contains(':') {
             format!("[{}]:{}", self.cfg.host, self.cfg.port)
         } else {
             format!("{}:{}", self.cfg.host, self.cfg.port)
@@ -139,6 +148,11 @@ impl PartialEq for Trunk {
 pub struct Admission {
     /// Read for a few steps at a time, never across `.await`.
     table: RwLock<Arc<Table>>,
+    /// Where trunk host names are looked up (`[sip] dns_servers`).
+    dns: resolve::Dns,
+    /// Held across a reload's lookups: a TTL refresh must not swap in the
+    /// trunks it read while a SIGHUP reload was changing them.
+    reloading: tokio::sync::Mutex<()>,
     invites: Arc<Semaphore>,
     live: Arc<Semaphore>,
     unanswered: Arc<AtomicUsize>,
@@ -176,8 +190,21 @@ impl Drop for InvitePermit {
 }
 
 impl Admission {
-    /// Resolves every trunk's host (DNS A/AAAA; SRV comes with issue 9).
+    /// Resolves every trunk's host with the system resolver.
     pub async fn resolve(
+        cfgs: &[TrunkConfig],
+        groups: &[TrunkGroupConfig],
+        max_invites: usize,
+        max_unanswered: usize,
+        max_live: usize,
+    ) -> Result<Self, ResolveError> {
+        Self::resolve_with(resolve::Dns::default(), cfgs, groups, max_invites, max_unanswered, max_live).await
+    }
+
+    /// Resolves every trunk's host (SRV, A/AAAA: `resolve.rs`) through `dns`,
+    /// which later reloads use too.
+    pub async fn resolve_with(
+        dns: resolve::Dns,
         cfgs: &[TrunkConfig],
         groups: &[TrunkGroupConfig],
         max_invites: usize,
@@ -186,6 +213,8 @@ impl Admission {
     ) -> Result<Self, ResolveError> {
         let admission = Self {
             table: RwLock::new(Arc::new(Table::default())),
+            dns,
+            reloading: Default::default(),
             invites: Arc::new(Semaphore::new(max_invites)),
             live: Arc::new(Semaphore::new(max_live)),
             unanswered: Arc::new(AtomicUsize::new(0)),
@@ -205,18 +234,42 @@ impl Admission {
         cfgs: &[TrunkConfig],
         groups: &[TrunkGroupConfig],
     ) -> Result<ReloadReport, ResolveError> {
+        let _one_at_a_time = self.reloading.lock().await;
+        self.reload_locked(cfgs, groups).await
+    }
+
+    /// Looks the trunks up again once a DNS TTL has passed: a trunk whose
+    /// addresses changed gets a new version, as on reload (same trunks and
+    /// groups, only DNS moved).
+    pub async fn refresh(&self) -> Result<ReloadReport, ResolveError> {
+        let _one_at_a_time = self.reloading.lock().await;
+        let table = self.table();
+        let cfgs: Vec<TrunkConfig> = table.slots.iter().filter(|t| !t.is_removed()).map(|t| t.cfg.clone()).collect();
+        let groups: Vec<TrunkGroupConfig> = table.groups.values().cloned().collect();
+        self.reload_locked(&cfgs, &groups).await
+    }
+
+    /// The earliest DNS expiry among the trunks, if any has a TTL.
+    pub fn dns_expires(&self) -> Option<Instant> {
+        self.trunks().iter().filter_map(|t| *t.expires.lock().unwrap()).min()
+    }
+
+    async fn reload_locked(
+        &self,
+        cfgs: &[TrunkConfig],
+        groups: &[TrunkGroupConfig],
+    ) -> Result<ReloadReport, ResolveError> {
         let mut resolved = Vec::with_capacity(cfgs.len());
         for cfg in cfgs {
-            let err = |message: String| ResolveError {
-                name: cfg.name.clone(),
-                host: cfg.host.clone(),
-                port: cfg.port,
-                message,
+            let address = if cfg.srv {
+                format!("{} (SRV {})", cfg.host, srv::srv_name(&cfg.host, cfg.transport))
+            } else {
+                format!("{}:{}", cfg.host, cfg.port)
             };
-            let addrs: Vec<SocketAddr> =
-                tokio::net::lookup_host((cfg.host.as_str(), cfg.port)).await.map_err(|e| err(e.to_string()))?.collect();
+            let err = |message: String| ResolveError { name: cfg.name.clone(), address: address.clone(), message };
+            let resolve::Resolved { addrs, expires } = self.dns.resolve(cfg).await.map_err(err)?;
             let target = *addrs.first().ok_or_else(|| err("no address".into()))?;
-            resolved.push((cfg, target, addrs));
+            resolved.push((cfg, target, addrs, expires));
         }
         let mut guard = self.table.write().unwrap();
         let old = guard.clone();
@@ -226,15 +279,19 @@ impl Admission {
             groups: groups.iter().map(|g| (g.name.clone(), g.clone())).collect(),
         };
         let mut report = ReloadReport::default();
-        for (cfg, target, addrs) in resolved {
+        for (cfg, target, addrs, expires) in resolved {
             let previous = old.slots.iter().find(|t| t.cfg.name == cfg.name);
             let id = previous.map_or(TrunkId(table.slots.len()), |t| t.id);
             table.by_name.insert(cfg.name.clone(), id);
+            // Equal-weight SRV targets come back in a new random order each
+            // time: the same set is no change.
+            let same_set = |a: &[SocketAddr]| a.len() == addrs.len() && a.iter().all(|x| addrs.contains(x));
             if let Some(p) = previous
                 && !p.is_removed()
                 && &p.cfg == cfg
-                && p.addrs == addrs
+                && same_set(&p.addrs)
             {
+                *p.expires.lock().unwrap() = expires;
                 continue;
             }
             let gate = match previous {
@@ -249,6 +306,7 @@ impl Admission {
                 cfg: cfg.clone(),
                 target,
                 addrs,
+                expires: Mutex::new(expires),
                 gate,
                 down: Default::default(),
                 removed: Default::default(),
@@ -325,6 +383,8 @@ impl Admission {
     /// exactly `src`, else the first whose host or `inbound_cidrs` hold
     /// its IP (any source port).
     pub fn trunk_for_source(&self, src: SocketAddr) -> Option<TrunkId> {
+        // IPv4-mapped sources (a dual-stack `[::]` listener) as plain IPv4.
+        let src = SocketAddr::new(src.ip().to_canonical(), src.port());
         let trunks = self.trunks();
         let exact = trunks.iter().find(|t| t.addrs.contains(&src));
         let by_ip = || {

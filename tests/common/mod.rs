@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod dns;
 pub mod leads;
 pub mod smtp;
 
@@ -83,8 +84,10 @@ impl Daemon {
         Self::start_listening(trunk_port, opts, "127.0.0.1")
     }
 
-    /// `start` with SIP listening on `ip` (e.g. the wildcard `0.0.0.0`).
+    /// `start` with SIP listening on `ip` (e.g. the wildcard `0.0.0.0`, or
+    /// `::1`).
     pub fn start_listening(trunk_port: u16, opts: Opts, ip: &str) -> Daemon {
+        let sip_ip = if ip.contains(':') { format!("[{ip}]") } else { ip.to_string() };
         let dir = tempfile::tempdir().unwrap();
         let dialplans = if opts.dialplans.is_empty() {
             repo().join("dialplans")
@@ -131,7 +134,7 @@ caller_name = "Test Caller"
 {tail}
 "#,
             sip = opts.sip,
-            sip_ip = ip,
+            sip_ip = sip_ip,
             data = dir.path().join("var").display(),
             prompts = repo().join("dialplans/prompts").display(),
             media = opts.media,
@@ -475,6 +478,12 @@ impl Sipp {
     /// One SIPp running a copy of `scenario_file` with its placeholders
     /// replaced (kept in a temporary directory for the run).
     fn templated(scenario_file: &str, replacements: &[(&str, &str)], args: &[&str]) -> Sipp {
+        Self::templated_on(scenario_file, replacements, "127.0.0.1", args)
+    }
+
+    /// `templated` with SIP and media on `ip` (`::1` for IPv6); `args`
+    /// holds the remote address for a UAC.
+    pub fn templated_on(scenario_file: &str, replacements: &[(&str, &str)], ip: &str, args: &[&str]) -> Sipp {
         let mut text = std::fs::read_to_string(scenario(scenario_file)).unwrap();
         for (from, to) in replacements {
             text = text.replace(from, to);
@@ -482,7 +491,7 @@ impl Sipp {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(scenario_file);
         std::fs::write(&path, text).unwrap();
-        let mut sipp = Self::spawn(path.to_str().unwrap(), 1, "127.0.0.1", args);
+        let mut sipp = Self::spawn(path.to_str().unwrap(), 1, ip, args);
         sipp._scenario_dir = Some(dir);
         sipp
     }
