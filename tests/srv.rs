@@ -126,3 +126,35 @@ fn an_unresolvable_trunk_name_is_reported_with_its_key() {
     assert!(asked.contains(&"SRV _sip._udp.nowhere.test".to_string()), "{asked:?}");
     assert!(asked.contains(&"A nowhere.test".to_string()), "the A/AAAA fallback was asked: {asked:?}");
 }
+
+/// RFC 3263 §4.3: when the best SRV target fails (here a 500), the same
+/// trunk's next target gets the call, with a new INVITE, before anything
+/// else; the `failover` event names the address.
+#[test]
+fn a_failing_srv_target_passes_the_call_to_the_next_one() {
+    let broken = Sipp::uas("server_error.xml", 1);
+    let good = Sipp::uas("answer_wait_bye.xml", 1);
+    let dns = DnsServer::start();
+    dns.set(
+        "_sip._udp.carrier.test",
+        vec![srv(10, 0, broken.port, "main.carrier.test"), srv(20, 0, good.port, "backup.carrier.test")],
+    );
+    dns.set("main.carrier.test", vec![Rr::A("127.0.0.1".parse().unwrap())]);
+    dns.set("backup.carrier.test", vec![Rr::A("127.0.0.1".parse().unwrap())]);
+    let opts = Opts {
+        sip: format!("dns_servers = [\"{}\"]", dns.addr),
+        tail: "[[trunks]]\nname = \"srv\"\naddress = \"carrier.test\"\n".into(),
+        ..Default::default()
+    };
+    let d = Daemon::start(free_udp_port(), opts);
+    let id = d.call(json!({"to": "+15551234567", "trunk": "srv"}));
+    let v = d.wait_ended(&id, T);
+    assert_eq!(v["disposition"], "answered", "{v}");
+    let f: Vec<&serde_json::Value> =
+        v["events"].as_array().unwrap().iter().filter(|e| e["type"] == "failover").collect();
+    assert_eq!(f.len(), 1, "{v}");
+    assert_eq!((f[0]["sip_status"].as_u64(), f[0]["to_trunk"].as_str()), (Some(500), Some("srv")), "{v}");
+    assert_eq!(f[0]["target"], format!("127.0.0.1:{}", good.port), "{v}");
+    assert_sipp(&broken.wait(T), 1);
+    assert_sipp(&good.wait(T), 1);
+}

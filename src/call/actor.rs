@@ -92,6 +92,8 @@ struct Actor {
     deps: Arc<CallDeps>,
     trunk: Arc<Trunk>,
     route: crate::trunk::Route,
+    /// Which of the trunk's addresses the INVITE goes to (failover).
+    addr_idx: usize,
     host_is_trunk: bool,
     identity: Option<String>,
     host: String,
@@ -143,6 +145,7 @@ pub async fn run(
         id: spec.id,
         trunk: spec.trunk,
         route: spec.route,
+        addr_idx: 0,
         host_is_trunk: spec.host_is_trunk,
         identity: spec.identity,
         host: spec.host,
@@ -199,11 +202,11 @@ impl Actor {
         loop {
             // A group: the first of its trunks, in order, with room.
             let mut wait = Duration::from_secs(1);
-            for (i, id) in self.route.trunks.clone().into_iter().enumerate() {
+            for id in self.route.trunks.clone() {
                 match self.deps.admission.try_admit(id) {
                     Ok(a) => {
                         self.switch_trunk(a);
-                        self.machine.set_alternates(self.route.trunks.len() - i - 1);
+                        self.machine.set_alternates(self.alternates());
                         return true;
                     }
                     Err(refusal) => wait = wait.min(refusal.retry_after()),
@@ -393,30 +396,50 @@ impl Actor {
         self.leg = None;
         self.unanswered = None;
         let from = self.trunk.cfg.name.clone();
-        let pos = self.route.trunks.iter().position(|t| *t == self.trunk.id).unwrap_or(0);
-        let next = self.route.trunks[pos + 1..].iter().find_map(|id| self.deps.admission.try_admit(*id).ok());
-        let Some(admitted) = next else {
-            info!(call = %self.id, trunk = %from, "no other trunk of the group takes the call");
-            self.machine.failover_exhausted();
-            return;
-        };
-        self.switch_trunk(admitted);
-        let pos = self.route.trunks.iter().position(|t| *t == self.trunk.id).unwrap_or(0);
-        self.machine.set_alternates(self.route.trunks.len() - pos - 1);
+        if self.addr_idx + 1 < self.trunk.addrs.len() {
+            // RFC 3263 §4.3: the trunk's next address (SRV target) first.
+            self.addr_idx += 1;
+        } else {
+            let pos = self.route.trunks.iter().position(|t| *t == self.trunk.id).unwrap_or(0);
+            let next = self.route.trunks[pos + 1..].iter().find_map(|id| self.deps.admission.try_admit(*id).ok());
+            let Some(admitted) = next else {
+                info!(call = %self.id, trunk = %from, "no other trunk or address takes the call");
+                self.machine.failover_exhausted();
+                return;
+            };
+            self.switch_trunk(admitted);
+        }
+        self.machine.set_alternates(self.alternates());
         m::trunk_failover(&from);
-        info!(call = %self.id, from = %from, to = %self.trunk.cfg.name, ?sip_status, reason, "failing over");
+        let target = self.target().to_string();
+        info!(call = %self.id, from = %from, to = %self.trunk.cfg.name, %target, ?sip_status, reason, "failing over");
         let to_trunk = self.trunk.cfg.name.clone();
-        self.record(Event::Failover { from_trunk: from, to_trunk, sip_status, reason });
+        self.record(Event::Failover { from_trunk: from, to_trunk, target, sip_status, reason });
         // A new Call-ID: a new INVITE to a different peer (RFC 3261 §8.1.1.4).
         self.call_id = format!("{}@dialerd", uuid::Uuid::new_v4().simple());
         self.dial(user).await;
         self.machine.failed_over(now());
     }
 
+    /// Where this call's INVITEs go now: the trunk's address in turn.
+    fn target(&self) -> std::net::SocketAddr {
+        self.trunk.addrs.get(self.addr_idx).copied().unwrap_or(self.trunk.target)
+    }
+
+    /// What failover may still try: this trunk's later addresses, then
+    /// every address of the route's later trunks.
+    fn alternates(&self) -> usize {
+        let pos = self.route.trunks.iter().position(|t| *t == self.trunk.id).unwrap_or(0);
+        let later: usize =
+            self.route.trunks[pos + 1..].iter().map(|id| self.deps.admission.trunk(*id).addrs.len().max(1)).sum();
+        self.trunk.addrs.len().saturating_sub(self.addr_idx + 1) + later
+    }
+
     /// The call now runs on `admitted`'s trunk (capacity of the previous
     /// one is given back).
     fn switch_trunk(&mut self, admitted: Admitted) {
         self.trunk = admitted.trunk.clone();
+        self.addr_idx = 0;
         if self.host_is_trunk {
             self.host = self.trunk.uri_host();
         }
@@ -484,7 +507,7 @@ impl Actor {
         let req = InviteRequest {
             call: self.id,
             call_id: self.call_id.clone(),
-            target: self.trunk.target,
+            target: self.target(),
             transport: cfg.transport,
             tls_name: cfg.host.parse::<std::net::IpAddr>().is_err().then(|| cfg.host.clone()),
             advertised: cfg.advertised_address,

@@ -128,8 +128,11 @@ impl Placer {
             None => self.admission.trunk(req.route.trunks[0]),
         };
         let pos = req.route.trunks.iter().position(|t| *t == trunk.id).unwrap_or(0);
+        // This trunk's other addresses, then every address of later trunks.
+        let later: usize =
+            req.route.trunks[pos + 1..].iter().map(|id| self.admission.trunk(*id).addrs.len().max(1)).sum();
         let failover = super::plan::Failover {
-            alternates: req.route.trunks.len().saturating_sub(pos + 1),
+            alternates: trunk.addrs.len().saturating_sub(1) + later,
             provisional_timeout: req.route.provisional_timeout,
         };
         let calls = &self.cfg.calls;

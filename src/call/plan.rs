@@ -57,6 +57,9 @@ pub enum Event {
     Failover {
         from_trunk: String,
         to_trunk: String,
+        /// The address the INVITE goes to now (a trunk's next SRV target
+        /// is tried before the group's next trunk).
+        target: String,
         sip_status: Option<u16>,
         reason: String,
     },
