@@ -13,6 +13,19 @@ use std::time::Duration;
 
 const T: Duration = Duration::from_secs(20);
 
+/// A daemon whose trunk `srv` is `carrier.test` resolved through `dns`,
+/// and one call through it.
+fn call_via(dns: &DnsServer) -> (Daemon, String) {
+    let opts = Opts {
+        sip: format!("dns_servers = [\"{}\"]", dns.addr),
+        tail: "[[trunks]]\nname = \"srv\"\naddress = \"carrier.test\"\n".into(),
+        ..Default::default()
+    };
+    let d = Daemon::start(free_udp_port(), opts);
+    let id = d.call(json!({"to": "+15551234567", "trunk": "srv"}));
+    (d, id)
+}
+
 fn srv(priority: u16, weight: u16, port: u16, target: &str) -> Rr {
     Rr::Srv { priority, weight, port, target: target.into() }
 }
@@ -78,13 +91,7 @@ fn a_trunk_is_looked_up_again_when_its_dns_ttl_passes() {
     dns.set_ttl(1);
     dns.set("_sip._udp.carrier.test", vec![srv(10, 0, first.port, "main.carrier.test")]);
     dns.set("main.carrier.test", vec![Rr::A("127.0.0.1".parse().unwrap())]);
-    let opts = Opts {
-        sip: format!("dns_servers = [\"{}\"]", dns.addr),
-        tail: "[[trunks]]\nname = \"srv\"\naddress = \"carrier.test\"\n".into(),
-        ..Default::default()
-    };
-    let d = Daemon::start(free_udp_port(), opts);
-    let id = d.call(json!({"to": "+15551234567", "trunk": "srv"}));
+    let (d, id) = call_via(&dns);
     assert_eq!(d.wait_ended(&id, T)["disposition"], "answered");
     assert_sipp(&first.wait(T), 1);
 
@@ -141,13 +148,7 @@ fn a_failing_srv_target_passes_the_call_to_the_next_one() {
     );
     dns.set("main.carrier.test", vec![Rr::A("127.0.0.1".parse().unwrap())]);
     dns.set("backup.carrier.test", vec![Rr::A("127.0.0.1".parse().unwrap())]);
-    let opts = Opts {
-        sip: format!("dns_servers = [\"{}\"]", dns.addr),
-        tail: "[[trunks]]\nname = \"srv\"\naddress = \"carrier.test\"\n".into(),
-        ..Default::default()
-    };
-    let d = Daemon::start(free_udp_port(), opts);
-    let id = d.call(json!({"to": "+15551234567", "trunk": "srv"}));
+    let (d, id) = call_via(&dns);
     let v = d.wait_ended(&id, T);
     assert_eq!(v["disposition"], "answered", "{v}");
     let f: Vec<&serde_json::Value> =

@@ -35,6 +35,25 @@ pub struct Plan {
     pub failover: Failover,
 }
 
+#[cfg(test)]
+impl Plan {
+    /// The machine's unit tests: `flow` with generous timers, no failover.
+    pub(crate) fn for_tests(flow: Arc<Flow>, rtp_timeout: Option<Duration>) -> Plan {
+        Plan {
+            user: "+15551234".into(),
+            flow,
+            vars: BTreeMap::new(),
+            no_answer_timeout: Duration::from_secs(30),
+            max_duration: Duration::from_secs(600),
+            max_redirects: 3,
+            give_up_after: Duration::from_secs(32),
+            park_on: None,
+            rtp_timeout,
+            failover: Failover::default(),
+        }
+    }
+}
+
 /// A trunk group's failover (`[[trunk_groups]]`): trunks left to try and
 /// the no-provisional timer that gives up on a silent trunk.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]

@@ -4,7 +4,6 @@ use crate::call::plan::Plan;
 use crate::dialplan::Flow;
 use crate::media::sdp::{Codec, negotiate};
 use crate::sip::LegEvent;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,18 +12,8 @@ const ANSWER: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0
 
 /// An answered call whose flow waits 300 s for one digit; RTP timeout 5 s.
 fn answered(t0: Instant) -> CallMachine {
-    let plan = Plan {
-        user: "+15551234".into(),
-        flow: Arc::new(Flow::inline(None, Some((1, Duration::from_secs(300))))),
-        vars: BTreeMap::new(),
-        no_answer_timeout: Duration::from_secs(30),
-        max_duration: Duration::from_secs(600),
-        max_redirects: 3,
-        give_up_after: Duration::from_secs(32),
-        park_on: None,
-        rtp_timeout: Some(Duration::from_secs(5)),
-        failover: Default::default(),
-    };
+    let flow = Arc::new(Flow::inline(None, Some((1, Duration::from_secs(300)))));
+    let plan = Plan::for_tests(flow, Some(Duration::from_secs(5)));
     let mut m = CallMachine::new(plan);
     m.start(t0);
     m.handle_leg(t0, LegEvent::Answered { sdp: Some(ANSWER.into()) });

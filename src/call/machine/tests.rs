@@ -2,7 +2,6 @@ use super::*;
 use crate::dialplan::Flow;
 use crate::media::sdp::Codec;
 use crate::media::{MediaEvent, Prompt};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,18 +13,7 @@ fn prompt() -> Option<Arc<Prompt>> {
 
 /// The inline flow: prompt, then up to `digits` digits with a 5 s timeout.
 fn plan_with(prompt: Option<Arc<Prompt>>, gather: Option<(usize, Duration)>) -> Plan {
-    Plan {
-        user: "+15551234".into(),
-        flow: Arc::new(Flow::inline(prompt, gather)),
-        vars: BTreeMap::new(),
-        no_answer_timeout: Duration::from_secs(30),
-        max_duration: Duration::from_secs(600),
-        max_redirects: 3,
-        give_up_after: Duration::from_secs(32),
-        park_on: None,
-        rtp_timeout: None,
-        failover: Default::default(),
-    }
+    Plan::for_tests(Arc::new(Flow::inline(prompt, gather)), None)
 }
 
 fn plan() -> Plan {
