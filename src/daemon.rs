@@ -188,7 +188,7 @@ pub async fn run(
     let draining = CancellationToken::new();
     let log_stop = CancellationToken::new();
     let log_tasks = TaskTracker::new();
-    let call_log = CallLog::start(store.clone(), log_stop.clone(), &log_tasks);
+    let call_log = CallLog::start(store.clone(), cfg.calls.log_flush, log_stop.clone(), &log_tasks);
     let campaigns_stop = CancellationToken::new();
     let live = crate::reload::LiveConfig::new(cfg.clone());
     let placer = Placer {

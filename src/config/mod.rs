@@ -193,6 +193,8 @@ pub struct CallsConfig {
     pub retention: Duration,
     pub retain_max: usize,
     pub hangup_deadline: Duration,
+    /// API calls' log rows wait up to this long to share a transaction.
+    pub log_flush: Duration,
     /// An answered call with no RTP from the far end this long is ended
     /// (`rtp_timeout`); `None` = never.
     pub rtp_timeout: Option<Duration>,
@@ -480,6 +482,7 @@ impl Config {
             retention: r.seconds("retention_s", 3600.0, 60.0, 7.0 * 86_400.0),
             retain_max: r.integer("retain_max", 200_000, 100, 100_000_000) as usize,
             hangup_deadline: r.seconds("hangup_deadline_s", 5.0, 0.1, 300.0),
+            log_flush: r.millis("log_flush_ms", 100, 0, 10_000),
             rtp_timeout: Some(r.seconds("rtp_timeout_s", 60.0, 0.0, 86_400.0)).filter(|d| !d.is_zero()),
         };
         r.finish();
