@@ -9,17 +9,7 @@ mod common;
 
 use common::leads::{forms, receiver, wait_for};
 use common::*;
-use serde_json::Value;
 use std::time::Duration;
-
-/// The one call the store has seen, once ended.
-fn only_call(d: &Daemon) -> Value {
-    let id = wait_for("the inbound call in the call log", Duration::from_secs(15), || {
-        let (_, v) = d.api("GET", "/v1/calls", None);
-        v["calls"].as_array().and_then(|c| c.first()).and_then(|c| c["id"].as_str()).map(str::to_string)
-    });
-    d.wait_ended(&id, Duration::from_secs(10))
-}
 
 #[test]
 fn a_did_routed_to_a_dialplan_is_answered_and_runs_it() {
@@ -27,7 +17,7 @@ fn a_did_routed_to_a_dialplan_is_answered_and_runs_it() {
     let d = Daemon::start(free_udp_port(), Opts { tail, ..Default::default() });
     let caller = Sipp::uac_templated("uac_inbound_press.xml", d.sip, &[("@DID@", "+15550199"), ("@DELAY@", "800")]);
     assert_sipp(&caller.wait(Duration::from_secs(20)), 1);
-    let v = only_call(&d);
+    let v = d.first_logged_call(Duration::from_secs(15));
     assert_eq!(v["direction"], "inbound", "{v}");
     assert_eq!((v["from"].as_str(), v["to"].as_str()), (Some("+15551234"), Some("+15550199")), "{v}");
     assert_eq!(v["disposition"], "answered");
@@ -51,7 +41,7 @@ fn an_inbound_callers_hold_and_hangup_cause_are_recorded() {
     let d = Daemon::start(free_udp_port(), opts);
     let caller = Sipp::uac_templated("uac_inbound_hold.xml", d.sip, &[("@DID@", "+15550199")]);
     assert_sipp(&caller.wait(Duration::from_secs(20)), 1);
-    let v = only_call(&d);
+    let v = d.first_logged_call(Duration::from_secs(15));
     let types: Vec<&str> = v["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
     assert_eq!(types, ["ringing", "answered", "held", "hangup"], "{v}");
     assert_eq!(v["events"][2]["direction"], "inactive");
@@ -127,7 +117,7 @@ fn a_trunk_that_must_authenticate_is_challenged_and_wrong_credentials_are_refuse
         &[("@DID@", "+15550199"), ("@DELAY@", "800"), ("@USER@", "carrier"), ("@PASS@", "s3cret-pass")],
     );
     assert_sipp(&caller.wait(Duration::from_secs(20)), 1);
-    assert_eq!(only_call(&d)["flow"]["outcome"], "qualified");
+    assert_eq!(d.first_logged_call(Duration::from_secs(15))["flow"]["outcome"], "qualified");
     // Wrong password: 403, no call.
     let bad = Sipp::uac_templated(
         "uac_inbound_auth.xml",

@@ -6,7 +6,6 @@
 
 mod common;
 
-use common::leads::wait_for;
 use common::*;
 use serde_json::json;
 use std::time::Duration;
@@ -75,11 +74,7 @@ fn an_inbound_call_over_ipv6_runs_its_dialplan() {
     let ok = r.messages.split("SIP/2.0 200 OK").nth(1).expect("a 200 OK");
     assert!(ok.contains("c=IN IP6 ::1"), "the answer's SDP is IPv6:\n{ok}");
     assert!(ok.contains("@[::1]:"), "the Contact is bracketed:\n{ok}");
-    let id = wait_for("the inbound call", Duration::from_secs(10), || {
-        let (_, v) = d.api("GET", "/v1/calls", None);
-        v["calls"][0]["id"].as_str().map(str::to_string)
-    });
-    let v = d.wait_ended(&id, Duration::from_secs(10));
+    let v = d.first_logged_call(Duration::from_secs(10));
     assert_eq!((v["direction"].as_str(), v["digits"].as_str()), (Some("inbound"), Some("1")), "{v}");
     assert_eq!(v["flow"]["outcome"], "qualified", "{v}");
 }

@@ -69,11 +69,6 @@ fn an_inbound_session_the_caller_stops_refreshing_is_ended() {
     assert_sipp(&caller.wait(Duration::from_secs(15)), 1);
     let took = t0.elapsed();
     assert!(took >= Duration::from_millis(1800) && took < Duration::from_secs(5), "{took:?}");
-    // The call log is written in batches: wait for the row.
-    let id = common::leads::wait_for("the inbound call in the log", Duration::from_secs(5), || {
-        let (_, list) = d.api("GET", "/v1/calls", None);
-        list["calls"][0]["id"].as_str().map(str::to_string)
-    });
-    let v = d.wait_ended(&id, Duration::from_secs(5));
+    let v = d.first_logged_call(Duration::from_secs(5));
     assert_eq!(hangup_cause(&v), "session_expired", "{v}");
 }

@@ -58,11 +58,7 @@ fn an_inbound_call_over_tcp_runs_its_dialplan() {
     let r = caller.wait(Duration::from_secs(20));
     assert_sipp(&r, 1);
     assert!(r.messages.contains("SIP/2.0/TCP"), "SIPp spoke TCP:\n{}", r.messages);
-    let id = wait_for("the inbound call", Duration::from_secs(10), || {
-        let (_, v) = d.api("GET", "/v1/calls", None);
-        v["calls"][0]["id"].as_str().map(str::to_string)
-    });
-    let v = d.wait_ended(&id, Duration::from_secs(10));
+    let v = d.first_logged_call(Duration::from_secs(10));
     assert_eq!((v["direction"].as_str(), v["digits"].as_str()), (Some("inbound"), Some("1")), "{v}");
     assert_eq!(v["flow"]["outcome"], "qualified", "{v}");
 }
@@ -127,11 +123,7 @@ fn tls_calls_between_two_dialerds_and_a_certificate_swapped_by_sighup() {
     let a = tls_caller(tls, &one.join("ca.crt"));
     let v = call_over_tls(&a);
     assert_eq!(v["disposition"], "answered", "{v}");
-    let inbound = wait_for("B's inbound call", Duration::from_secs(10), || {
-        let (_, l) = b.api("GET", "/v1/calls", None);
-        l["calls"][0]["id"].as_str().map(str::to_string)
-    });
-    let vb = b.wait_ended(&inbound, Duration::from_secs(10));
+    let vb = b.first_logged_call(Duration::from_secs(10));
     assert_eq!((vb["direction"].as_str(), vb["hangup_by"].as_str()), (Some("inbound"), Some("remote")), "{vb}");
 
     // A second caller trusts only CA two: it refuses B's certificate at

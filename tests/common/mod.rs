@@ -331,6 +331,16 @@ caller_name = "Test Caller"
         self.wait_state(id, "ended", timeout)
     }
 
+    /// The newest call of the call log (written in batches, so waited
+    /// for), once ended: an inbound call's view.
+    pub fn first_logged_call(&self, timeout: Duration) -> Value {
+        let id = leads::wait_for("a call in the call log", timeout, || {
+            let (_, v) = self.api("GET", "/v1/calls", None);
+            v["calls"][0]["id"].as_str().map(str::to_string)
+        });
+        self.wait_ended(&id, timeout)
+    }
+
     /// A metric's value summed over the label sets that contain `labels`.
     pub fn metric(&self, name: &str, labels: &str) -> f64 {
         metric_value(&self.get_text("/metrics"), name, labels)
